@@ -1,0 +1,84 @@
+"""The `cnncalc` command group, the error boundary and the exit codes.
+
+Exit codes:
+  0  success
+  1  a check the user requested failed (a budget, a --verify mismatch)
+  2  invalid input or usage
+  3  an internal error in cnncalc (please report it, with --debug output)
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cnncalc import __version__
+from cnncalc.errors import EXIT_INVALID, CnnCalcError
+
+EXIT_INTERNAL = 3
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class CnnCalcGroup(click.Group):
+    """A click group that turns cnncalc errors into short messages and exit codes."""
+
+    def invoke(self, ctx: click.Context):
+        ctx.ensure_object(dict)
+        try:
+            return super().invoke(ctx)
+        except CnnCalcError as exc:
+            if ctx.obj.get("debug"):
+                raise
+            click.echo(exc.format(), err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BrokenPipeError:
+            # The reader of stdout went away (`| head`); that is not an error.
+            sys.stderr.close()
+            ctx.exit(0)
+        except RecursionError as exc:
+            if ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: the input is nested too deeply to analyze ({exc})", err=True)
+            ctx.exit(EXIT_INVALID)
+        except Exception as exc:  # noqa: BLE001 - the boundary that hides tracebacks
+            if ctx.obj.get("debug"):
+                raise
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc}\n"
+                "  this is a bug in cnncalc; rerun with --debug for the traceback and report it",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=CnnCalcGroup, context_settings=CONTEXT_SETTINGS, epilog=__doc__.split("\n\n", 1)[1])
+@click.version_option(__version__, prog_name="cnncalc")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Analyze convolutional networks written as YAML specs.
+
+    Shows, layer by layer, output shapes, parameters, MACs and FLOPs,
+    activation memory and receptive fields, with totals and shares.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = ctx.obj.get("debug") or debug
+
+
+def _register_commands() -> None:
+    from cnncalc.cli import analyze, configs
+
+    cli.add_command(analyze.analyze)
+    cli.add_command(configs.list_configs)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Entry point of the `cnncalc` console script."""
+    cli(prog_name="cnncalc")

@@ -1,0 +1,1 @@
+"""Shape propagation over the layer graph."""

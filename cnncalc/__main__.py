@@ -1,0 +1,5 @@
+"""Allow `python -m cnncalc`."""
+
+from cnncalc.cli import main
+
+main()

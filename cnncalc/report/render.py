@@ -1,0 +1,162 @@
+"""Renderers: the same Report as a rich table, JSON, CSV or Markdown.
+
+JSON and CSV carry exact integers. The table and Markdown use human units
+unless `exact` is set.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from cnncalc.report.highlights import highlights
+from cnncalc.report.model import LayerRow, Report
+from cnncalc.report.units import format_bytes, format_count, format_shape, format_share
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+def rf_cell(row: LayerRow) -> str:
+    """Format a row's receptive field as `195x195 /32`, or `-` when it has none."""
+    field = row.receptive_field
+    if not field:
+        return "-"
+    size = field["size"]
+    jump = field["jump"]
+    size_text = str(size[0]) if size[0] == size[1] else f"{size[0]}x{size[1]}"
+    jump_text = str(jump[0]) if jump[0] == jump[1] else f"{jump[0]}x{jump[1]}"
+    return f"{size_text} /{jump_text}"
+
+
+def _has_rf(report: Report) -> bool:
+    return any(row.receptive_field for row in report.layers)
+
+
+def table_columns(report: Report, flops: bool, exact: bool) -> tuple[list[str], list[list[str]], list[str]]:
+    """Return the header, body rows and footer of the layer table as strings."""
+    totals = report.totals
+    metric = "flops" if flops else "macs"
+    metric_total = getattr(totals, metric)
+    with_rf = _has_rf(report)
+
+    header = ["#", "Layer", "Type", "Output", "Params", "% params", "FLOPs" if flops else "MACs", "% " + ("FLOPs" if flops else "MACs"), "Memory", "% mem"]
+    if with_rf:
+        header.append("RF /jump")
+
+    body = []
+    for row in report.layers:
+        params = format_count(row.params, exact)
+        if row.shared_with:
+            params = f"(shared: {row.shared_with})"
+        cells = [
+            str(row.index),
+            row.name,
+            row.type,
+            format_shape(row.output_shape),
+            params,
+            format_share(row.params, totals.params),
+            format_count(getattr(row, metric), exact),
+            format_share(getattr(row, metric), metric_total),
+            format_bytes(row.activation_bytes, exact),
+            format_share(row.activation_bytes, totals.activation_bytes),
+        ]
+        if with_rf:
+            cells.append(rf_cell(row))
+        body.append(cells)
+
+    footer = [
+        "",
+        "Total",
+        "",
+        format_shape(report.input_shape) + " in",
+        format_count(totals.params, exact),
+        "100%" if totals.params else "",
+        format_count(metric_total, exact),
+        "100%" if metric_total else "",
+        format_bytes(totals.activation_bytes, exact),
+        "100%" if totals.activation_bytes else "",
+    ]
+    if with_rf:
+        footer.append("")
+    return header, body, footer
+
+
+def summary_lines(report: Report, exact: bool) -> list[str]:
+    """Return the lines printed under the table: totals in words, then highlights."""
+    totals = report.totals
+    return [
+        f"Batch {report.batch_size}, {report.dtype}. "
+        f"Params {format_count(totals.params, exact)} ({format_bytes(totals.param_bytes, exact)}), "
+        f"buffers {format_count(totals.buffers, exact)}, "
+        f"MACs {format_count(totals.macs, exact)} = FLOPs {format_count(totals.flops, exact)} (1 MAC = 2 FLOPs).",
+        f"Input {format_bytes(totals.input_bytes, exact)}, sum of activations {format_bytes(totals.activation_bytes, exact)}, "
+        f"inference peak {format_bytes(totals.peak_activation_bytes, exact)}.",
+        *highlights(report),
+    ]
+
+
+_RIGHT_ALIGNED = {"#", "Params", "% params", "MACs", "FLOPs", "% MACs", "% FLOPs", "Memory", "% mem"}
+
+
+def render_table(report: Report, console, flops: bool = False, exact: bool = False) -> None:
+    """Print the layer table and the summary lines to a rich Console."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    header, body, footer = table_columns(report, flops, exact)
+    title = f"{escape(report.name)}: {format_shape(report.input_shape)} input"
+    table = Table(title=title, show_footer=True, header_style="bold", footer_style="bold")
+    for name, foot in zip(header, footer):
+        table.add_column(name, footer=foot, justify="right" if name in _RIGHT_ALIGNED else "left")
+    for cells in body:
+        table.add_row(*(escape(cell) for cell in cells))
+
+    console.print(table)
+    for line in summary_lines(report, exact):
+        console.print(escape(line), highlight=False)
+
+
+def render_json(report: Report) -> str:
+    """Return the report as the documented JSON object."""
+    return json.dumps(report.to_dict(), indent=2)
+
+
+CSV_FIELDS = [
+    "index", "name", "type", "inputs", "output_shape", "params", "buffers", "macs", "flops",
+    "activation_bytes", "rf_size_h", "rf_size_w", "rf_jump_h", "rf_jump_w", "rf_center_h", "rf_center_w",
+]
+
+
+def render_csv(report: Report) -> str:
+    """Return one CSV row per layer with exact integers; unknown values are empty cells."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for row in report.layers:
+        field = row.receptive_field or {}
+        rf = []
+        for key in ("size", "jump", "center"):
+            pair = field.get(key) or ["", ""]
+            rf.extend(pair)
+        writer.writerow([
+            row.index, row.name, row.type, " ".join(row.inputs), format_shape(row.output_shape),
+            row.params, row.buffers, row.macs, row.flops, row.activation_bytes, *rf,
+        ])
+    return out.getvalue()
+
+
+def render_markdown(report: Report, flops: bool = False, exact: bool = False) -> str:
+    """Return the layer table and summary as GitHub-flavoured Markdown."""
+    header, body, footer = table_columns(report, flops, exact)
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+    align = ["---:" if name in _RIGHT_ALIGNED else "---" for name in header]
+    lines = [f"### {report.name}", "", line(header), line(align)]
+    lines.extend(line(cells) for cells in body)
+    lines.append(line([f"**{cell}**" if cell else "" for cell in footer]))
+    lines.append("")
+    lines.extend(summary_lines(report, exact))
+    return "\n".join(lines) + "\n"
