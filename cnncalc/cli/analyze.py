@@ -15,8 +15,12 @@ from cnncalc.report.render import FORMATS
               help="Output format.")
 @click.option("--flops", is_flag=True, help="Show FLOPs (2 per MAC) instead of MACs in the table.")
 @click.option("--exact", is_flag=True, help="Show exact counts with thousands separators instead of k/M/G.")
+@click.option("--max-rows", type=click.IntRange(min=0), default=500, show_default=True,
+              help="Show at most this many layer rows in the table, first and last; 0 shows all.")
 @debug_option
-def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, flops: bool, exact: bool) -> None:
+def analyze(
+    spec: str, batch_size: int | None, dtype: str | None, format_: str, flops: bool, exact: bool, max_rows: int
+) -> None:
     """Show what each layer of SPEC costs, with totals and shares.
 
     SPEC is a YAML file or the name of a shipped config (see `cnncalc list`).
@@ -40,4 +44,4 @@ def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, 
     elif format_ == "markdown":
         click.echo(render.render_markdown(report, flops=flops, exact=exact), nl=False)
     else:
-        render.render_table(report, make_console(), flops=flops, exact=exact)
+        render.render_table(report, make_console(), flops=flops, exact=exact, max_rows=max_rows)

@@ -99,12 +99,27 @@ def summary_lines(report: Report, exact: bool) -> list[str]:
 _RIGHT_ALIGNED = {"#", "Params", "% params", "MACs", "FLOPs", "% MACs", "% FLOPs", "Memory", "% mem"}
 
 
-def render_table(report: Report, console, flops: bool = False, exact: bool = False) -> None:
+def elide_rows(body: list[list[str]], max_rows: int) -> list[list[str]]:
+    """Keep the first and last rows of a long table, with one marker row between.
+
+    `max_rows` of 0 keeps every row.
+    """
+    if not max_rows or len(body) <= max_rows:
+        return body
+    head = max_rows // 2
+    tail = max_rows - head
+    hidden = len(body) - max_rows
+    marker = ["", f"... {hidden:,} rows hidden (--max-rows 0 shows all)"] + [""] * (len(body[0]) - 2)
+    return body[:head] + [marker] + body[-tail:]
+
+
+def render_table(report: Report, console, flops: bool = False, exact: bool = False, max_rows: int = 0) -> None:
     """Print the layer table and the summary lines to a rich Console."""
     from rich.markup import escape
     from rich.table import Table
 
     header, body, footer = table_columns(report, flops, exact)
+    body = elide_rows(body, max_rows)
     title = f"{escape(report.name)}: {format_shape(report.input_shape)} input"
     table = Table(title=title, show_footer=True, header_style="bold", footer_style="bold")
     for name, foot in zip(header, footer):
