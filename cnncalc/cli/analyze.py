@@ -32,6 +32,8 @@ def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, 
     from cnncalc.report import render
 
     report = analyze_spec(spec, batch_size=batch_size, dtype=dtype)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
     if format_ == "json":
         click.echo(render.render_json(report))
