@@ -270,3 +270,59 @@ def layers_needed(kernel: int, stride: int, target: int, dilation: int = 1) -> i
     while uniform_stack_size(k, stride, depth) < target:
         depth += 1
     return depth
+
+
+def repeated_block_size(block: Sequence[Sequence[int]], layer_count: int) -> int:
+    """Return the field size after the first ``layer_count`` layers of a block repeated without end.
+
+    Each layer is ``(kernel, stride)`` or ``(kernel, stride, dilation)``. With ``g`` the
+    growth of one block from a single pixel (``sum (k_l - 1) * prod_{i<l} S_i`` over the
+    block) and ``P`` the product of its strides, ``q`` whole repeats give
+    ``r = 1 + g * (1 + P + ... + P**(q-1))``. The remaining layers of the next repeat
+    add their own terms scaled by ``P**q``.
+    """
+    if isinstance(layer_count, bool) or not isinstance(layer_count, int) or layer_count < 0:
+        raise ValueError(f"layer_count must be a non-negative integer, got {layer_count!r}")
+    terms = closed_form_terms(block)
+    if not terms:
+        raise ValueError("the block needs at least one layer, got none")
+
+    growth = sum(a * b for a, b in terms)
+    block_stride = 1
+    for layer in block:
+        block_stride *= layer[1]
+
+    repeats, remainder = divmod(layer_count, len(terms))
+    if block_stride == 1:
+        whole = repeats
+    else:
+        whole = (block_stride**repeats - 1) // (block_stride - 1)
+    partial = sum(a * b for a, b in terms[:remainder])
+    return 1 + growth * whole + block_stride**repeats * partial
+
+
+def block_layers_needed(block: Sequence[Sequence[int]], target: int) -> int | None:
+    """Return the smallest number of layers of a repeated block whose field reaches ``target``.
+
+    The layers are counted from the first layer of the first repeat, so the count may
+    end inside a repeat. Returns 0 when ``target <= 1`` and None when no layer of the
+    block has an effective kernel larger than 1, because the field then never grows.
+    """
+    if target <= 1:
+        return 0
+    if all(a == 0 for a, _ in closed_form_terms(block)):
+        return None
+
+    # The size never shrinks as layers are added, so double an upper bound, then bisect.
+    # Doubling stops after O(log target) rounds: each repeat adds at least one pixel.
+    high = 1
+    while repeated_block_size(block, high) < target:
+        high *= 2
+    low = high // 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if repeated_block_size(block, middle) >= target:
+            high = middle
+        else:
+            low = middle
+    return high

@@ -71,10 +71,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register_commands() -> None:
-    from cnncalc.cli import analyze, configs
+    from cnncalc.cli import analyze, configs, receptive_field
 
     cli.add_command(analyze.analyze)
     cli.add_command(configs.list_configs)
+    cli.add_command(receptive_field.receptive_field)
 
 
 _register_commands()

@@ -36,6 +36,8 @@ def analyze(
     from cnncalc.report import render
 
     report = analyze_spec(spec, batch_size=batch_size, dtype=dtype)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
     if format_ == "json":
         click.echo(render.render_json(report))
