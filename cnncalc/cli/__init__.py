@@ -70,10 +70,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register_commands() -> None:
-    from cnncalc.cli import analyze, configs
+    from cnncalc.cli import analyze, check, configs, diff, schema
 
     cli.add_command(analyze.analyze)
     cli.add_command(configs.list_configs)
+    cli.add_command(check.check)
+    cli.add_command(diff.diff)
+    cli.add_command(schema.schema)
 
 
 _register_commands()
