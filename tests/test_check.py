@@ -306,3 +306,36 @@ def test_no_paths_is_usage_error():
     result = run("check")
 
     assert result.exit_code == 2
+
+
+# A 1x1 conv with stride 2 centres unit 0 on pixel 0; a 2x2 pool centres it
+# at 0.5, so the add merges misaligned fields and the analysis warns.
+MISALIGNED = """\
+input: [3, 8, 8]
+layers:
+  - {name: a, type: conv2d, out_channels: 3, kernel_size: 1, stride: 2}
+  - {name: b, type: maxpool2d, kernel_size: 2, inputs: input}
+  - {name: sum, type: add, inputs: [a, b]}
+"""
+
+
+def test_warnings_go_to_stderr(tmp_path):
+    (tmp_path / "merge.yaml").write_text(MISALIGNED)
+
+    result = CliRunner().invoke(cli, ["check", str(tmp_path / "merge.yaml")])
+
+    assert result.exit_code == 0, result.output
+    assert "misaligned" in result.stderr
+    assert "misaligned" not in result.stdout
+
+
+def test_github_warnings_are_annotations(tmp_path):
+    (tmp_path / "merge.yaml").write_text(MISALIGNED)
+
+    result = run("check", str(tmp_path / "merge.yaml"), "-f", "github", env={"GITHUB_STEP_SUMMARY": ""})
+
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("::warning ")]
+    # One warning per spatial axis: both height and width are misaligned.
+    assert len(warnings) == 2
+    assert "along height" in warnings[0]
+    assert "along width" in warnings[1]

@@ -93,6 +93,12 @@ def check(ctx: click.Context, paths: tuple[str, ...], batch_size: int | None, dt
     else:
         click.echo(check_render.render_text(results), nl=False)
 
+    # The github format already carries warnings as ::warning commands on stdout.
+    if format_ != "github":
+        for result in results:
+            for warning in result.warnings:
+                click.echo(f"warning: {result.file}: {warning}", err=True)
+
     from cnncalc.checker import exit_code
 
     ctx.exit(exit_code(results))
