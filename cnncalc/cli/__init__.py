@@ -71,11 +71,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register_commands() -> None:
-    from cnncalc.cli import analyze, configs, receptive_field
+    from cnncalc.cli import analyze, check, configs, diff, receptive_field, schema
 
     cli.add_command(analyze.analyze)
-    cli.add_command(configs.list_configs)
     cli.add_command(receptive_field.receptive_field)
+    cli.add_command(check.check)
+    cli.add_command(diff.diff)
+    cli.add_command(schema.schema)
+    cli.add_command(configs.list_configs)
 
 
 _register_commands()
