@@ -335,7 +335,7 @@ def test_github_warnings_are_annotations(tmp_path):
     result = run("check", str(tmp_path / "merge.yaml"), "-f", "github", env={"GITHUB_STEP_SUMMARY": ""})
 
     warnings = [line for line in result.stdout.splitlines() if line.startswith("::warning ")]
-    # One warning per spatial axis: both height and width are misaligned.
-    assert len(warnings) == 2
-    assert "along height" in warnings[0]
-    assert "along width" in warnings[1]
+    # One warning per misaligned merge, naming both branches.
+    assert len(warnings) == 1
+    assert "misaligned" in warnings[0]
+    assert "layer 3 'sum' (add)" in warnings[0]
