@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from cnncalc.calc import counts
 from cnncalc.calc.memory import DTYPE_BYTES, elements
+from cnncalc.gcpause import gc_paused
 from cnncalc.errors import CnnCalcError, ShapeError, SpecError
 from cnncalc.layers import registry
 from cnncalc.layers.base import Layer, LayerResult, Shape
@@ -208,13 +209,18 @@ def peak_activation_bytes(nodes: list[Node], input_bytes: int, outputs: list[str
 
 
 def analyze(spec: Spec, batch_size: int | None = None, dtype: str | None = None) -> Report:
-    """Analyze a spec and return its report.
+    """Analyze a spec and return its report, with the garbage collector paused.
 
     Args:
         spec: the validated spec.
         batch_size: overrides the spec's batch size.
         dtype: overrides the spec's dtype.
     """
+    with gc_paused():
+        return _analyze(spec, batch_size, dtype)
+
+
+def _analyze(spec: Spec, batch_size: int | None, dtype: str | None) -> Report:
     batch = batch_size or spec.batch_size
     dtype = dtype or spec.dtype
     item_bytes = DTYPE_BYTES[dtype]

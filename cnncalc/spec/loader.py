@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from cnncalc.errors import SpecError
+from cnncalc.gcpause import gc_paused
 
 try:  # the C parser is several times faster on large generated specs
     _BaseLoader = yaml.CSafeLoader
@@ -162,6 +163,18 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+def _compose_and_construct(loader: _LineLoader, text: str, filename: str):
+    node = loader.get_single_node()
+    if node is None:
+        return None
+
+    # Without an anchor there can be no alias, and without "!" no explicit
+    # tag, so the node walk is needed only when the text has one of them.
+    if "&" in text or "!" in text:
+        _check_nodes(node, filename)
+    return loader.construct_document(node)
+
+
 def parse_yaml(text: str, filename: str):
     """Parse YAML text safely into LineDict/LineList values.
 
@@ -171,14 +184,8 @@ def parse_yaml(text: str, filename: str):
     """
     loader = _LineLoader(text, filename)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        # Without an anchor there can be no alias, and without "!" no explicit
-        # tag, so the node walk is needed only when the text has one of them.
-        if "&" in text or "!" in text:
-            _check_nodes(node, filename)
-        return loader.construct_document(node)
+        with gc_paused():
+            return _compose_and_construct(loader, text, filename)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
