@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.options import batch_dtype_options, debug_option, make_console
+from cnncalc.cli.views import view_options
 from cnncalc.report.render import FORMATS
 
 
@@ -15,8 +16,10 @@ from cnncalc.report.render import FORMATS
               help="Output format.")
 @click.option("--flops", is_flag=True, help="Show FLOPs (2 per MAC) instead of MACs in the table.")
 @click.option("--exact", is_flag=True, help="Show exact counts with thousands separators instead of k/M/G.")
+@view_options
 @debug_option
-def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, flops: bool, exact: bool) -> None:
+def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, flops: bool, exact: bool,
+            explain: str | None, chart: bool, fold_bn: bool, training: bool, optimizer: str | None) -> None:
     """Show what each layer of SPEC costs, with totals and shares.
 
     SPEC is a YAML file or the name of a shipped config (see `cnncalc list`).
@@ -27,11 +30,17 @@ def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, 
     Examples:
       cnncalc analyze alexnet
       cnncalc analyze my_net.yaml --batch-size 128 --format json
+      cnncalc analyze alexnet --explain conv1
+      cnncalc analyze vgg16-bn --fold-bn --training --optimizer momentum
     """
-    from cnncalc.api import analyze_spec
+    from cnncalc.cli import views
     from cnncalc.report import render
 
-    report = analyze_spec(spec, batch_size=batch_size, dtype=dtype)
+    training_optimizer = views.check_view_options(format_, explain, chart, training, optimizer)
+    report = views.build_report(spec, batch_size, dtype, fold_bn)
+    if views.wants_views(explain, chart, training_optimizer):
+        views.render_views(report, format_, make_console(), flops, exact, explain, chart, training_optimizer)
+        return
 
     if format_ == "json":
         click.echo(render.render_json(report))
