@@ -23,7 +23,6 @@ without import cycles.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 
 
@@ -33,39 +32,68 @@ def _require_positive_int(name: str, value: object) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-@dataclass(frozen=True)
 class AxisField:
     """Receptive field of output unit 0 along one axis, in input pixels.
 
     ``size`` is the number of input coordinates from the first to the last one that
     unit 0 covers, padding included. ``jump`` is the distance in input pixels between
     the fields of neighbouring units. ``center`` is the midpoint of unit 0's field and
-    is an integer or a half-integer, so it is stored as an exact Fraction.
+    is an integer or a half-integer, returned as an exact Fraction.
+
+    Instances are immutable. The centre is kept as the integer ``2 * center``, because
+    Fraction arithmetic would dominate the cost of networks with many layers.
     """
 
-    size: int
-    jump: int
-    center: Fraction
+    __slots__ = ("size", "jump", "_twice_center")
 
-    def __post_init__(self) -> None:
-        _require_positive_int("size", self.size)
-        _require_positive_int("jump", self.jump)
+    def __init__(self, size: int, jump: int, center: Fraction | int | float) -> None:
+        _require_positive_int("size", size)
+        _require_positive_int("jump", jump)
 
-        # Accept ints and floats such as 1.5 but store an exact Fraction, so that
-        # sums of many half-integers never pick up rounding errors.
-        center = Fraction(self.center)
-        object.__setattr__(self, "center", center)
-
-        if (center - Fraction(self.size - 1, 2)).denominator != 1:
+        # Accept ints, floats such as 1.5 and Fractions, and check that the field
+        # starts on an integer coordinate: 2*center - (size - 1) must be even.
+        twice = Fraction(center) * 2
+        if twice.denominator != 1 or (int(twice) - (size - 1)) % 2:
             raise ValueError(
-                f"invalid field: centre {center} and size {self.size} give a "
+                f"invalid field: centre {Fraction(center)} and size {size} give a "
                 "start that is not an integer coordinate"
             )
+        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "jump", jump)
+        object.__setattr__(self, "_twice_center", int(twice))
+
+    @classmethod
+    def _from_twice_center(cls, size: int, jump: int, twice_center: int) -> "AxisField":
+        # Internal constructor for values the recurrences already keep valid.
+        field = object.__new__(cls)
+        object.__setattr__(field, "size", size)
+        object.__setattr__(field, "jump", jump)
+        object.__setattr__(field, "_twice_center", twice_center)
+        return field
+
+    def __setattr__(self, name, value):
+        raise AttributeError("AxisField is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AxisField):
+            return NotImplemented
+        return (self.size, self.jump, self._twice_center) == (other.size, other.jump, other._twice_center)
+
+    def __hash__(self) -> int:
+        return hash((self.size, self.jump, self._twice_center))
+
+    def __repr__(self) -> str:
+        return f"AxisField(size={self.size}, jump={self.jump}, center={self.center})"
+
+    @property
+    def center(self) -> Fraction:
+        """Midpoint of unit 0's field, in input coordinates."""
+        return Fraction(self._twice_center, 2)
 
     @property
     def start(self) -> int:
         """First input coordinate covered by unit 0 (negative when it lies in padding)."""
-        return int(self.center - Fraction(self.size - 1, 2))
+        return (self._twice_center - (self.size - 1)) // 2
 
     @property
     def end(self) -> int:
@@ -88,7 +116,7 @@ class AxisField:
         return {
             "size": self.size,
             "jump": self.jump,
-            "center": float(self.center),
+            "center": self._twice_center / 2,
             "start": self.start,
             "end": self.end,
             "effective_padding": self.effective_padding,
@@ -129,8 +157,9 @@ def step(
 
     size = field.size + (k - 1) * field.jump
     jump = field.jump * stride
-    center = field.center + (Fraction(k - 1, 2) - pad_before) * field.jump
-    return AxisField(size=size, jump=jump, center=center)
+    # 2c' = 2c + ((k - 1) - 2P) * j, in integers.
+    twice_center = field._twice_center + (k - 1 - 2 * pad_before) * field.jump
+    return AxisField._from_twice_center(size, jump, twice_center)
 
 
 def merge(fields: Iterable[AxisField]) -> tuple[AxisField, bool]:

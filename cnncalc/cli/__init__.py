@@ -9,6 +9,7 @@ Exit codes:
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import click
@@ -82,4 +83,8 @@ _register_commands()
 
 def main() -> None:
     """Entry point of the `cnncalc` console script."""
+    # The analysis allocates many small acyclic objects and the process is
+    # short-lived, so the cyclic garbage collector only costs time: on a
+    # 100,000-layer spec it more than doubled the run time.
+    gc.disable()
     cli(prog_name="cnncalc")

@@ -6,6 +6,7 @@ a topological order and the walk is a single linear pass.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from cnncalc.calc import counts
@@ -28,13 +29,36 @@ class Node:
     result: LayerResult
 
 
-def build_layer(layer_spec: LayerSpec, file: str) -> Layer:
-    """Instantiate the registered layer type with its arguments, located on error."""
+def _freeze(value):
+    if isinstance(value, list):
+        return tuple(_freeze(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(key), _freeze(item)) for key, item in value.items()))
+    return (type(value).__name__, value)
+
+
+def build_layer(layer_spec: LayerSpec, file: str, cache: dict | None = None) -> Layer:
+    """Instantiate the registered layer type with its arguments, located on error.
+
+    Generated networks repeat the same layer many times, so a `cache` keyed by
+    type and arguments lets each distinct layer be parsed once and copied.
+    """
+    key = None
+    if cache is not None:
+        key = (layer_spec.type, _freeze(layer_spec.args))
+        layer = cache.get(key)
+        if layer is not None:
+            return copy.copy(layer)
+
     try:
         cls = registry.get(layer_spec.type)
-        return cls(layer_spec.args)
+        layer = cls(layer_spec.args)
     except CnnCalcError as exc:
         raise exc.locate(file=file, line=layer_spec.line_of(exc.key), layer=layer_spec.describe())
+
+    if cache is not None:
+        cache[key] = layer
+    return copy.copy(layer)
 
 
 def propagate(spec: Spec) -> list[Node]:
@@ -49,9 +73,10 @@ def propagate(spec: Spec) -> list[Node]:
     nodes: list[Node] = []
     by_name: dict[str, Node] = {}
     previous = INPUT_NAME
+    layer_cache: dict = {}
 
     for layer_spec in spec.layers:
-        layer = build_layer(layer_spec, spec.file)
+        layer = build_layer(layer_spec, spec.file, layer_cache)
         inputs = resolve_inputs(layer_spec, layer, previous, shapes, positions, spec.file)
 
         if layer_spec.share is not None:

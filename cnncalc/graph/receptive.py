@@ -19,16 +19,20 @@ def to_json(field: Field) -> dict | None:
     if field is None:
         return None
 
-    def number(value):
-        value = float(value)
-        return int(value) if value.is_integer() else value
-
+    height, width = field
     return {
-        "size": [field[0].size, field[1].size],
-        "jump": [field[0].jump, field[1].jump],
-        "center": [number(field[0].center), number(field[1].center)],
-        "start": [field[0].start, field[1].start],
+        "size": [height.size, width.size],
+        "jump": [height.jump, width.jump],
+        "center": [_number(height.center), _number(width.center)],
+        "start": [height.start, width.start],
     }
+
+
+def _number(value) -> int | float:
+    # Centres are multiples of 1/2, so the float is exact; whole ones print as ints.
+    if value.denominator == 1:
+        return int(value)
+    return float(value)
 
 
 def compute_fields(nodes, input_shape) -> tuple[dict[str, Field], list[str]]:

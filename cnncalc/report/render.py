@@ -118,8 +118,26 @@ def render_table(report: Report, console, flops: bool = False, exact: bool = Fal
 
 
 def render_json(report: Report) -> str:
-    """Return the report as the documented JSON object."""
-    return json.dumps(report.to_dict(), indent=2)
+    """Return the report as the documented JSON object, one layer per line.
+
+    Building the text from compact pieces keeps it readable while using the
+    C encoder, which `json.dumps(indent=...)` would bypass: that matters for
+    networks with 100,000 layers.
+    """
+    data = report.to_dict()
+    layers = data.pop("layers")
+    totals = data.pop("totals")
+
+    lines = ["{"]
+    for key, value in data.items():
+        lines.append(f"  {json.dumps(key)}: {json.dumps(value)},")
+    lines.append('  "layers": [')
+    encoded = [json.dumps(row) for row in layers]
+    lines.append(",\n".join("    " + row for row in encoded))
+    lines.append("  ],")
+    lines.append(f'  "totals": {json.dumps(totals)}')
+    lines.append("}")
+    return "\n".join(line for line in lines if line)
 
 
 CSV_FIELDS = [

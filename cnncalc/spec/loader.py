@@ -174,7 +174,10 @@ def parse_yaml(text: str, filename: str):
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_nodes(node, filename)
+        # Without an anchor there can be no alias, and without "!" no explicit
+        # tag, so the node walk is needed only when the text has one of them.
+        if "&" in text or "!" in text:
+            _check_nodes(node, filename)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -35,7 +35,12 @@ def build_spec(document: Any, file: str, default_name: str | None = None) -> Spe
         SpecError: naming the key and line of the first problem found.
     """
     if not isinstance(document, dict):
-        found = "an empty file" if document is None else f"a {type(document).__name__}"
+        if document is None:
+            found = "an empty file"
+        elif isinstance(document, list):
+            found = "a list"
+        else:
+            found = f"the value {document!r}"
         raise SpecError(
             f"the top level must be a mapping with `input:` and `layers:`, found {found}",
             hint="start the file with `input: [3, 224, 224]` and a `layers:` list",
