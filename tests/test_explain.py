@@ -316,3 +316,21 @@ def test_explain_csv_is_a_usage_error():
 
     assert result.exit_code == 2
     assert "--explain has no CSV form" in result.stderr
+
+
+def test_explanations_agree_with_rows_after_fold():
+    from cnncalc.graph.fold import analyze_folded
+    from cnncalc.spec import load_spec, parse_spec_text
+
+    check_agreement(analyze_folded(load_spec("vgg16-bn"))[0])
+    check_agreement(analyze_folded(parse_spec_text(MIXED_SPEC))[0])
+
+
+def test_explanations_agree_for_feature_input():
+    report = analyze_text("input: [10]\nbatch_size: 5\nlayers:\n  - {type: linear, out_features: 3}\n  - relu\n")
+
+    check_agreement(report)
+    # (10 + 1) * 3 = 33 parameters; 10 * 3 = 30 MACs per sample, 150 for 5 samples.
+    text = step_text(explain_layer(report, 0))
+    assert "(10 + 1) * 3 = 33" in text
+    assert "30 * 5 = 150" in text

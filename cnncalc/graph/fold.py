@@ -34,30 +34,43 @@ class FoldDecision:
     reason: str | None
 
 
-def _consumers(nodes) -> dict[str, list[str]]:
-    consumers: dict[str, list[str]] = {}
-    for node in nodes:
-        for name in node.inputs:
-            consumers.setdefault(name, []).append(node.spec.name)
-    return consumers
+@dataclass(frozen=True)
+class GraphIndex:
+    """Lookups over the analysed nodes that every fold decision needs."""
+
+    by_name: dict
+    consumers: dict[str, list[str]]
+    shared_targets: frozenset[str]
+
+    @classmethod
+    def build(cls, nodes) -> "GraphIndex":
+        consumers: dict[str, list[str]] = {}
+        for node in nodes:
+            for name in node.inputs:
+                consumers.setdefault(name, []).append(node.spec.name)
+        return cls(
+            by_name={node.spec.name: node for node in nodes},
+            consumers=consumers,
+            shared_targets=frozenset(node.spec.share for node in nodes if node.spec.share is not None),
+        )
 
 
-def fold_decision(node, nodes, outputs) -> FoldDecision:
+def fold_decision(node, nodes, outputs, index: GraphIndex | None = None) -> FoldDecision:
     """Decide whether the BatchNorm `node` can fold into the layer feeding it.
 
     Args:
         node: an analysed BatchNorm node (`graph.propagate.Node`).
         nodes: all analysed nodes in spec order.
         outputs: names of the network outputs.
+        index: `GraphIndex.build(nodes)`, to reuse across many decisions.
     """
+    index = index or GraphIndex.build(nodes)
     name = node.spec.name
-    by_name = {n.spec.name: n for n in nodes}
-    shared_targets = {n.spec.share for n in nodes if n.spec.share is not None}
 
     def keep(reason: str, producer: str | None = None) -> FoldDecision:
         return FoldDecision(name, producer, reason)
 
-    if node.spec.share is not None or name in shared_targets:
+    if node.spec.share is not None or name in index.shared_targets:
         return keep("it shares its parameters with another layer, so folding would change both")
     if not node.layer.track_running_stats:
         return keep("track_running_stats is false, so it normalises with batch statistics even at inference")
@@ -65,19 +78,19 @@ def fold_decision(node, nodes, outputs) -> FoldDecision:
     producer_name = node.inputs[0]
     if producer_name == INPUT_NAME:
         return keep("its input is the network input, not a convolution or linear layer")
-    producer = by_name[producer_name]
+    producer = index.by_name[producer_name]
     if producer.spec.type not in FOLDABLE_PRODUCERS:
         return keep(
             f"its input '{producer_name}' is {producer.spec.type}, not " + ", ".join(FOLDABLE_PRODUCERS),
             producer_name,
         )
 
-    others = [c for c in _consumers(nodes).get(producer_name, []) if c != name]
+    others = [c for c in index.consumers.get(producer_name, []) if c != name]
     if others or producer_name in outputs:
         users = ", ".join(f"'{c}'" for c in others) or "the network output"
         return keep(f"'{producer_name}' also feeds {users}, which needs its output before normalisation",
                     producer_name)
-    if producer.spec.share is not None or producer_name in shared_targets:
+    if producer.spec.share is not None or producer_name in index.shared_targets:
         return keep(f"'{producer_name}' shares its weights with another layer, so folding would change both",
                     producer_name)
     return FoldDecision(name, producer_name, None)
@@ -85,7 +98,8 @@ def fold_decision(node, nodes, outputs) -> FoldDecision:
 
 def fold_decisions(nodes, outputs) -> list[FoldDecision]:
     """Return a decision for every BatchNorm node, in spec order."""
-    return [fold_decision(node, nodes, outputs) for node in nodes if node.spec.type in BATCHNORM_TYPES]
+    index = GraphIndex.build(nodes)
+    return [fold_decision(node, nodes, outputs, index) for node in nodes if node.spec.type in BATCHNORM_TYPES]
 
 
 def fold_spec(spec: Spec, nodes, decisions: list[FoldDecision]) -> Spec:

@@ -57,16 +57,20 @@ def chart_text(report, exact: bool = False, width: int = BAR_WIDTH) -> str:
 
 
 def render_chart(report, console, exact: bool = False, width: int = BAR_WIDTH) -> None:
-    """Print the three charts to a rich Console, one table per metric."""
-    from rich.markup import escape
-    from rich.table import Table
+    """Print the three charts to a rich Console, bars in colour when the console has colour.
+
+    Each chart is one Text object rather than a Table, so a spec with
+    thousands of layers still prints quickly.
+    """
+    from rich.text import Text
 
     for heading, lines in chart_sections(report, exact, width):
-        table = Table(title=escape(heading), title_justify="left", box=None, show_header=False, pad_edge=False)
-        table.add_column("Layer")
-        table.add_column("Bar", style="cyan", min_width=width, no_wrap=True)
-        table.add_column("Value", justify="right")
+        name_width = max((len(name) for name, _, _ in lines), default=0)
+        value_width = max((len(value) for _, _, value in lines), default=0)
+        text = Text(heading + "\n", style="bold")
         for name, bar, value in lines:
-            table.add_row(escape(name), bar, escape(value))
+            text.append(f"{name:<{name_width}}  ", style="")
+            text.append(f"{bar:<{width}}", style="cyan")
+            text.append(f"  {value:>{value_width}}\n", style="")
         console.print()
-        console.print(table)
+        console.print(text, end="", soft_wrap=True, highlight=False)

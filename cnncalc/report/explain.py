@@ -92,6 +92,15 @@ class Explanation:
 
 
 @dataclass
+class ReportLookup:
+    """Per-report maps shared by the explanations of its layers, built once."""
+
+    shapes: dict[str, tuple[int, ...]]
+    fields: dict[str, dict | None]
+    fold_index: Any = None
+
+
+@dataclass
 class LayerContext:
     """What an explainer may read: the analysed node, its inputs and the report settings.
 
@@ -107,6 +116,15 @@ class LayerContext:
     batch_size: int
     dtype: str
     report: Any
+    lookup: ReportLookup
+
+    def fold_index(self):
+        """Return the graph index for BatchNorm fold decisions, built once per report."""
+        if self.lookup.fold_index is None:
+            from cnncalc.graph.fold import GraphIndex
+
+            self.lookup.fold_index = GraphIndex.build(self.report.nodes)
+        return self.lookup.fold_index
 
     @property
     def layer(self):
@@ -204,35 +222,47 @@ def select_rows(report, selector: str) -> list[int]:
 
 def explain_report(report, selector: str) -> list[Explanation]:
     """Return the explanations of the layers that `selector` names."""
-    return [explain_layer(report, position) for position in select_rows(report, selector)]
+    lookup = build_lookup(report)
+    return [explain_layer(report, position, lookup) for position in select_rows(report, selector)]
 
 
-def build_context(report, position: int) -> LayerContext:
-    """Collect the input shapes and fields of the layer at `position` in `report`."""
-    node = report.nodes[position]
+def build_lookup(report) -> ReportLookup:
+    """Return every tensor's shape and receptive field by name, the network input included."""
     shapes_by_name: dict[str, tuple[int, ...]] = {INPUT_NAME: tuple(report.input_shape)}
     fields_by_name: dict[str, dict | None] = {INPUT_NAME: None}
     if len(report.input_shape) == 3:
         fields_by_name[INPUT_NAME] = {"size": [1, 1], "jump": [1, 1], "center": [0, 0]}
-    for earlier_node, row in zip(report.nodes[:position], report.layers[:position]):
-        shapes_by_name[earlier_node.spec.name] = tuple(earlier_node.result.output_shape)
-        fields_by_name[earlier_node.spec.name] = row.receptive_field
+    for node, row in zip(report.nodes, report.layers):
+        shapes_by_name[node.spec.name] = tuple(node.result.output_shape)
+        fields_by_name[node.spec.name] = row.receptive_field
+    return ReportLookup(shapes_by_name, fields_by_name)
+
+
+def build_context(report, position: int, lookup: ReportLookup | None = None) -> LayerContext:
+    """Collect the input shapes and fields of the layer at `position` in `report`.
+
+    `lookup` is `build_lookup(report)`; pass it when explaining many layers,
+    so the maps are built once.
+    """
+    node = report.nodes[position]
+    lookup = lookup or build_lookup(report)
 
     return LayerContext(
         node=node,
         input_names=list(node.inputs),
-        input_shapes=[shapes_by_name[name] for name in node.inputs],
-        input_fields=[fields_by_name.get(name) for name in node.inputs],
+        input_shapes=[lookup.shapes[name] for name in node.inputs],
+        input_fields=[lookup.fields.get(name) for name in node.inputs],
         network_input_shape=tuple(report.input_shape),
         batch_size=report.batch_size,
         dtype=report.dtype,
         report=report,
+        lookup=lookup,
     )
 
 
-def explain_layer(report, position: int) -> Explanation:
+def explain_layer(report, position: int, lookup: ReportLookup | None = None) -> Explanation:
     """Return the explanation of the layer at `position` (0-based) in `report.layers`."""
-    context = build_context(report, position)
+    context = build_context(report, position, lookup)
     node = context.node
     explainer = explainer_for(node.spec.type)
     if explainer is None:

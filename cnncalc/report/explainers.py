@@ -391,7 +391,7 @@ def explain_batchnorm(context: LayerContext) -> list[Step]:
 
     steps.append(_no_macs("cnncalc counts normalisation as no MACs (at inference it is one multiply and one add per value)"))
 
-    decision = fold_decision(context.node, context.report.nodes, context.report.outputs)
+    decision = fold_decision(context.node, context.report.nodes, context.report.outputs, context.fold_index())
     if decision.producer is not None and decision.reason is None:
         producer = next(n for n in context.report.nodes if n.spec.name == decision.producer)
         gained = 0 if producer.layer.bias else channels
