@@ -2,7 +2,7 @@
 
 Each step names a quantity, its formula in symbols, the formula with this
 layer's own values substituted, and the result. Substituted values come from
-the layer's parsed arguments and its input shapes; results are recomputed by
+the layer's parsed arguments and its input shapes. Results are recomputed by
 the calculators in `cnncalc.calc`, never copied from the report row. A step
 that reproduces a row value carries that value under `key`, so a test can
 check that every explanation agrees with the table.
@@ -36,7 +36,7 @@ class Step:
     """One quantity worked out: formula, substituted values and result.
 
     `key` names the report-row value this step reproduces (one of `KEYS`, or
-    "macs_per_sample"), and `value` holds that value as a number, a shape
+    "macs_per_sample"), and `value` contains that value as a number, a shape
     tuple or a receptive-field dict. Steps without a key are intermediate.
     """
 
@@ -104,7 +104,7 @@ class ReportLookup:
 class LayerContext:
     """What an explainer may read: the analysed node, its inputs and the report settings.
 
-    `input_fields` holds each input's receptive field as the report rows store
+    `input_fields` contains each input's receptive field as the report rows store
     it (a dict of per-axis lists), or None where the field is unknown.
     """
 
@@ -410,11 +410,11 @@ def receptive_field_steps(context: LayerContext, output_shape: tuple[int, ...]) 
             value=_field_value(fields),
         )]
     if kind in ("flat", "unknown") or len(output_shape) != 3:
-        why = {
+        reason = {
             "flat": "the output has no spatial axes, so no field per position",
             "unknown": "this layer resizes by a factor or by unequal bins, which the recurrence does not model",
         }.get(kind, "the output has no spatial axes")
-        return [Step(quantity, why, "", "none", key="receptive_field", value=None)]
+        return [Step(quantity, reason, "", "none", key="receptive_field", value=None)]
 
     if any(f is None for f in context.input_fields):
         return [Step(quantity, "an input's field is unknown, so this one is too", "", "none",
