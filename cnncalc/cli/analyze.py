@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cnncalc.cli.options import batch_dtype_options, debug_option, make_console
+from cnncalc.cli.views import view_options
 from cnncalc.report.render import FORMATS
 
 
@@ -17,10 +18,11 @@ from cnncalc.report.render import FORMATS
 @click.option("--exact", is_flag=True, help="Show exact counts with thousands separators instead of k/M/G.")
 @click.option("--max-rows", type=click.IntRange(min=0), default=500, show_default=True,
               help="Show at most this many layer rows in the table, first and last; 0 shows all.")
+@view_options
 @debug_option
-def analyze(
-    spec: str, batch_size: int | None, dtype: str | None, format_: str, flops: bool, exact: bool, max_rows: int
-) -> None:
+def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, flops: bool, exact: bool,
+            max_rows: int, explain: str | None, chart: bool, fold_bn: bool, training: bool,
+            optimizer: str | None) -> None:
     """Show what each layer of SPEC costs, with totals and shares.
 
     SPEC is a YAML file or the name of a shipped config (see `cnncalc list`).
@@ -31,13 +33,19 @@ def analyze(
     Examples:
       cnncalc analyze alexnet
       cnncalc analyze my_net.yaml --batch-size 128 --format json
+      cnncalc analyze alexnet --explain conv1
+      cnncalc analyze vgg16-bn --fold-bn --training --optimizer momentum
     """
-    from cnncalc.api import analyze_spec
+    from cnncalc.cli import views
     from cnncalc.report import render
 
-    report = analyze_spec(spec, batch_size=batch_size, dtype=dtype)
+    training_optimizer = views.check_view_options(format_, explain, chart, training, optimizer)
+    report = views.build_report(spec, batch_size, dtype, fold_bn)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if views.wants_views(explain, chart, training_optimizer):
+        views.render_views(report, format_, make_console(), flops, exact, explain, chart, training_optimizer)
+        return
 
     if format_ == "json":
         click.echo(render.render_json(report))
