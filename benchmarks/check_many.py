@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import machine_facts, median_run
+from common import find_cnncalc, median_run, print_header
 
 
 def main() -> int:
@@ -24,14 +24,10 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs; the median is reported")
     args = parser.parse_args()
 
-    cnncalc = shutil.which("cnncalc")
-    if cnncalc is None:
-        print("cnncalc is not on PATH; install it first (pip install .)", file=sys.stderr)
-        return 2
+    cnncalc = find_cnncalc()
 
     configs = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
-    print(f"Machine: {machine_facts()}")
-    print(f"Repeats: {args.repeats}, median wall time of the whole process\n")
+    print_header(args.repeats)
 
     with tempfile.TemporaryDirectory() as folder:
         for index in range(args.files):

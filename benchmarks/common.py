@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import platform
 import statistics
 import subprocess
@@ -50,3 +52,17 @@ def machine_facts() -> str:
     except OSError:
         pass
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def find_cnncalc() -> str:
+    """Return the path of the installed `cnncalc` command, or exit with a message."""
+    path = shutil.which("cnncalc")
+    if path is None:
+        sys.exit("cnncalc is not on PATH; install it first (pip install .)")
+    return path
+
+
+def print_header(repeats: int) -> None:
+    """Print the machine and the repeat count above a result table."""
+    print(f"Machine: {machine_facts()}")
+    print(f"Repeats: {repeats}, median wall time of the whole process\n")

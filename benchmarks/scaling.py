@@ -11,12 +11,11 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from common import machine_facts, median_run
+from common import find_cnncalc, median_run, print_header
 from specgen import branching_spec, sequential_spec
 
 SEQUENTIAL_SIZES = (1_000, 10_000, 100_000)
@@ -28,13 +27,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per size; the median is reported")
     args = parser.parse_args()
 
-    cnncalc = shutil.which("cnncalc")
-    if cnncalc is None:
-        print("cnncalc is not on PATH; install it first (pip install .)", file=sys.stderr)
-        return 2
+    cnncalc = find_cnncalc()
 
-    print(f"Machine: {machine_facts()}")
-    print(f"Repeats: {args.repeats}, median wall time of the whole process\n")
+    print_header(args.repeats)
     print("| spec | layers | median s | peak RSS MiB | time ratio to previous |")
     print("|---|---:|---:|---:|---:|")
 

@@ -12,12 +12,11 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import textwrap
 
-from common import machine_facts, median_run
+from common import find_cnncalc, median_run, print_header
 
 CONFIGS = ("lenet5", "alexnet", "alexnet-torchvision", "vgg16", "vgg16-bn")
 
@@ -59,13 +58,9 @@ def main() -> int:
     parser.add_argument("--torch-python", help="a Python interpreter that can import torch and the tools")
     args = parser.parse_args()
 
-    cnncalc = shutil.which("cnncalc")
-    if cnncalc is None:
-        print("cnncalc is not on PATH; install it first (pip install .)", file=sys.stderr)
-        return 2
+    cnncalc = find_cnncalc()
 
-    print(f"Machine: {machine_facts()}")
-    print(f"Repeats: {args.repeats}, median wall time of the whole process\n")
+    print_header(args.repeats)
     print("| command | median s | peak RSS MiB |")
     print("|---|---:|---:|")
 

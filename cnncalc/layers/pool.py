@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cnncalc.calc import shapes
 from cnncalc.errors import SpecError
-from cnncalc.layers.args import Arg, Bool, Int, Pair
+from cnncalc.layers.args import Arg, Bool, Pair
 from cnncalc.layers.base import Layer, LayerResult, Shape, Window
 from cnncalc.layers.conv import check_window_fits
 from cnncalc.layers.registry import register
