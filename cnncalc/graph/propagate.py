@@ -256,5 +256,6 @@ def analyze(spec: Spec, batch_size: int | None = None, dtype: str | None = None)
         outputs=outputs,
         warnings=warnings,
         nodes=nodes,
+        blocks=spec.block_info,
     )
     return report
