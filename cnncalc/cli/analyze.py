@@ -18,10 +18,13 @@ from cnncalc.report.render import FORMATS
 @click.option("--exact", is_flag=True, help="Show exact counts with thousands separators instead of k/M/G.")
 @click.option("--max-rows", type=click.IntRange(min=0), default=500, show_default=True,
               help="Show at most this many layer rows in the table, first and last; 0 shows all.")
+@click.option("--depth", type=click.IntRange(min=1), default=None,
+              help="Show block instances nested N deep or more as one summed row each "
+                   "(1: top-level layers and blocks). Table and Markdown only; JSON and CSV list every layer.")
 @view_options
 @debug_option
 def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, flops: bool, exact: bool,
-            max_rows: int, explain: str | None, chart: bool, fold_bn: bool, training: bool,
+            max_rows: int, depth: int | None, explain: str | None, chart: bool, fold_bn: bool, training: bool,
             optimizer: str | None) -> None:
     """Show what each layer of SPEC costs, with totals and shares.
 
@@ -35,9 +38,11 @@ def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, 
       cnncalc analyze my_net.yaml --batch-size 128 --format json
       cnncalc analyze alexnet --explain conv1
       cnncalc analyze vgg16-bn --fold-bn --training --optimizer momentum
+      cnncalc analyze resnet50 --depth 1
     """
     from cnncalc.cli import views
     from cnncalc.report import render
+    from cnncalc.report.depth import rows_at_depth
 
     training_optimizer = views.check_view_options(format_, explain, chart, training, optimizer)
     report = views.build_report(spec, batch_size, dtype, fold_bn)
@@ -46,12 +51,15 @@ def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, 
     if views.wants_views(explain, chart, training_optimizer):
         views.render_views(report, format_, make_console(), flops, exact, explain, chart, training_optimizer)
         return
+    rows = rows_at_depth(report, depth)
+    if depth is not None and format_ in ("json", "csv"):
+        click.echo(f"note: --depth changes only the table and Markdown; {format_} lists every layer", err=True)
 
     if format_ == "json":
         click.echo(render.render_json(report))
     elif format_ == "csv":
         click.echo(render.render_csv(report), nl=False)
     elif format_ == "markdown":
-        click.echo(render.render_markdown(report, flops=flops, exact=exact), nl=False)
+        click.echo(render.render_markdown(report, flops=flops, exact=exact, rows=rows), nl=False)
     else:
-        render.render_table(report, make_console(), flops=flops, exact=exact, max_rows=max_rows)
+        render.render_table(report, make_console(), flops=flops, exact=exact, rows=rows, max_rows=max_rows)

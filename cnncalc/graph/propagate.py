@@ -287,5 +287,6 @@ def _analyze(spec: Spec, batch_size: int | None, dtype: str | None) -> Report:
         outputs=outputs,
         warnings=warnings,
         nodes=nodes,
+        blocks=spec.block_info,
     )
     return report

@@ -32,6 +32,9 @@ class LayerRow:
     receptive_field: dict[str, Any] | None = None
     shared_with: str | None = None
     block_path: tuple[str, ...] = ()
+    # For a row that stands for a collapsed block instance: the index of its
+    # last layer (`index` is its first).
+    last_index: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the row as the JSON contract documents it."""
@@ -88,6 +91,9 @@ class Report:
     # The analysed graph nodes, for passes that need the layers themselves
     # (receptive field, --explain); not part of the JSON output.
     nodes: list = field(default_factory=list, repr=False, compare=False)
+    # Block instances by qualified name (`spec.model.BlockInstance`), for
+    # collapsing rows by depth; not part of the JSON output.
+    blocks: dict = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as the documented JSON object."""

@@ -33,8 +33,18 @@ def _has_rf(report: Report) -> bool:
     return any(row.receptive_field for row in report.layers)
 
 
-def table_columns(report: Report, flops: bool, exact: bool) -> tuple[list[str], list[list[str]], list[str]]:
-    """Return the header, body rows and footer of the layer table as strings."""
+def index_cell(row: LayerRow) -> str:
+    """Format a row's layer number, or the range `5-14` for a collapsed block."""
+    if row.last_index is not None and row.last_index != row.index:
+        return f"{row.index}-{row.last_index}"
+    return str(row.index)
+
+
+def table_columns(report: Report, flops: bool, exact: bool, rows: list[LayerRow] | None = None) -> tuple[list[str], list[list[str]], list[str]]:
+    """Return the header, body rows and footer of the layer table as strings.
+
+    `rows` replaces the report's flat rows, e.g. with blocks collapsed by depth.
+    """
     totals = report.totals
     metric = "flops" if flops else "macs"
     metric_total = getattr(totals, metric)
@@ -45,12 +55,12 @@ def table_columns(report: Report, flops: bool, exact: bool) -> tuple[list[str], 
         header.append("RF /jump")
 
     body = []
-    for row in report.layers:
+    for row in report.layers if rows is None else rows:
         params = format_count(row.params, exact)
         if row.shared_with:
             params = f"(shared: {row.shared_with})"
         cells = [
-            str(row.index),
+            index_cell(row),
             row.name,
             row.type,
             format_shape(row.output_shape),
@@ -113,12 +123,19 @@ def elide_rows(body: list[list[str]], max_rows: int) -> list[list[str]]:
     return body[:head] + [marker] + body[-tail:]
 
 
-def render_table(report: Report, console, flops: bool = False, exact: bool = False, max_rows: int = 0) -> None:
+def render_table(
+    report: Report,
+    console,
+    flops: bool = False,
+    exact: bool = False,
+    rows: list[LayerRow] | None = None,
+    max_rows: int = 0,
+) -> None:
     """Print the layer table and the summary lines to a rich Console."""
     from rich.markup import escape
     from rich.table import Table
 
-    header, body, footer = table_columns(report, flops, exact)
+    header, body, footer = table_columns(report, flops, exact, rows)
     body = elide_rows(body, max_rows)
     title = f"{escape(report.name)}: {format_shape(report.input_shape)} input"
     table = Table(title=title, show_footer=True, header_style="bold", footer_style="bold")
@@ -179,9 +196,9 @@ def render_csv(report: Report) -> str:
     return out.getvalue()
 
 
-def render_markdown(report: Report, flops: bool = False, exact: bool = False) -> str:
+def render_markdown(report: Report, flops: bool = False, exact: bool = False, rows: list[LayerRow] | None = None) -> str:
     """Return the layer table and summary as GitHub-flavoured Markdown."""
-    header, body, footer = table_columns(report, flops, exact)
+    header, body, footer = table_columns(report, flops, exact, rows)
 
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"

@@ -44,6 +44,30 @@ class LayerSpec:
 
 
 @dataclass
+class BlockInstance:
+    """One use of a block, or the group of repetitions made by `repeat:`.
+
+    Attributes:
+        path: the names of the enclosing instances, outermost first, ending
+            with this instance's own qualified name (`("layer1", "layer1.0")`).
+        block: the block's name; for a group, the block named by the entry.
+        output: the name of the layer whose output is the instance's output.
+        line: line of the `block:` entry in the spec file.
+        repeat: the number of repetitions for a group, else None.
+    """
+
+    path: tuple[str, ...]
+    block: str
+    output: str
+    line: int | None = None
+    repeat: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path[-1]
+
+
+@dataclass
 class Spec:
     """A whole network spec."""
 
@@ -60,3 +84,5 @@ class Spec:
     lines: dict[str, int] = field(default_factory=dict)
     # Names of the block instances, in order, for collapsing by depth.
     block_instances: list[tuple[str, ...]] = field(default_factory=list)
+    # Each block instance by its qualified name.
+    block_info: dict[str, BlockInstance] = field(default_factory=dict)

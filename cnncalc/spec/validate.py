@@ -111,11 +111,13 @@ def build_spec(document: Any, file: str, default_name: str | None = None) -> Spe
 
         entries = expand_blocks(document, file)
         spec.block_instances = entries.instances
+        spec.block_info = entries.info
         spec.layers = number_layers(entries.layers, file)
     else:
         spec.layers = number_layers([parse_layer_entry(item, raw_layers, i, file) for i, item in enumerate(raw_layers)], file)
 
-    spec.outputs = parse_outputs(document, spec, file)
+    block_outputs = {name: info.output for name, info in spec.block_info.items()}
+    spec.outputs = parse_outputs(document, spec, file, block_outputs)
     if "budget" in document:
         budget = document["budget"]
         if not isinstance(budget, dict):
@@ -267,14 +269,26 @@ def number_layers(layers: list[LayerSpec], file: str) -> list[LayerSpec]:
             )
         seen[layer.name] = layer
 
-    per_type: dict[str, int] = {}
-    taken = {layer.name for layer in layers if layer.name}
+    assign_default_names(layers)
     for index, layer in enumerate(layers, start=1):
         layer.index = index
+    return layers
+
+
+def assign_default_names(layers: list[LayerSpec]) -> None:
+    """Name every unnamed layer `<type>_<n>`, counting layers of that type.
+
+    Inside a block instance the name is qualified by the innermost instance
+    (`layer1.0.relu_1`), and the count restarts per instance. A default never
+    takes a name that some layer was given explicitly.
+    """
+    per_type: dict[str, int] = {}
+    taken = {layer.name for layer in layers if layer.name}
+    for layer in layers:
         if layer.name:
             continue
 
-        prefix = ".".join(layer.block_path) + "." if layer.block_path else ""
+        prefix = layer.block_path[-1] + "." if layer.block_path else ""
         count = per_type.get(prefix + layer.type, 0)
         while True:
             count += 1
@@ -284,11 +298,14 @@ def number_layers(layers: list[LayerSpec], file: str) -> list[LayerSpec]:
         per_type[prefix + layer.type] = count
         layer.name = candidate
         taken.add(candidate)
-    return layers
 
 
-def parse_outputs(document: dict, spec: Spec, file: str) -> list[str] | None:
-    """Return the `outputs:` names, checked against the layer names."""
+def parse_outputs(document: dict, spec: Spec, file: str, block_outputs: dict[str, str] | None = None) -> list[str] | None:
+    """Return the `outputs:` names, checked against the layer names.
+
+    A block instance's name stands for its output layer, looked up in
+    `block_outputs`.
+    """
     if "outputs" not in document:
         return None
 
@@ -299,9 +316,11 @@ def parse_outputs(document: dict, spec: Spec, file: str) -> list[str] | None:
     if not isinstance(outputs, list) or not outputs:
         raise SpecError("expected a list of layer names", hint="write e.g. `outputs: [fc]`", file=file, line=line, key="outputs")
 
+    block_outputs = block_outputs or {}
+    outputs = [block_outputs.get(str(output), str(output)) for output in outputs]
     names = {layer.name for layer in spec.layers}
     for output in outputs:
-        if str(output) not in names:
+        if output not in names:
             raise SpecError(
                 f"unknown output layer {output!r}",
                 hint=suggest(str(output), names, "layer names"),
@@ -309,4 +328,4 @@ def parse_outputs(document: dict, spec: Spec, file: str) -> list[str] | None:
                 line=line,
                 key="outputs",
             )
-    return [str(output) for output in outputs]
+    return outputs
