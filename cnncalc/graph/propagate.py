@@ -6,7 +6,6 @@ a topological order and the walk is a single linear pass.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 from cnncalc.calc import counts
@@ -30,26 +29,21 @@ class Node:
     result: LayerResult
 
 
-def _freeze(value):
-    if isinstance(value, list):
-        return tuple(_freeze(item) for item in value)
-    if isinstance(value, dict):
-        return tuple(sorted((str(key), _freeze(item)) for key, item in value.items()))
-    return (type(value).__name__, value)
-
-
 def build_layer(layer_spec: LayerSpec, file: str, cache: dict | None = None) -> Layer:
     """Instantiate the registered layer type with its arguments, located on error.
 
     Generated networks repeat the same layer many times, so a `cache` keyed by
-    type and arguments lets each distinct layer be parsed once and copied.
+    type and arguments lets each distinct layer be parsed once. Nodes can
+    share one instance, because a layer keeps nothing from one `infer` call
+    to the next (`input_names` is set again before each call).
     """
     key = None
     if cache is not None:
-        key = (layer_spec.type, _freeze(layer_spec.args))
+        # repr() tells 1, 1.0 and True apart, which equality would not.
+        key = (layer_spec.type, repr(layer_spec.args))
         layer = cache.get(key)
         if layer is not None:
-            return copy.copy(layer)
+            return layer
 
     try:
         cls = registry.get(layer_spec.type)
@@ -59,7 +53,7 @@ def build_layer(layer_spec: LayerSpec, file: str, cache: dict | None = None) -> 
 
     if cache is not None:
         cache[key] = layer
-    return copy.copy(layer)
+    return layer
 
 
 def propagate(spec: Spec) -> list[Node]:
@@ -83,8 +77,8 @@ def propagate(spec: Spec) -> list[Node]:
         if layer_spec.share is not None:
             check_share(layer_spec, layer, by_name, positions, spec.file)
 
-        layer.input_names = inputs
         try:
+            layer.input_names = inputs
             result = layer.infer([shapes[name] for name in inputs])
         except CnnCalcError as exc:
             raise exc.locate(file=spec.file, line=layer_spec.line_of(exc.key), layer=layer_spec.describe())
