@@ -350,7 +350,25 @@ def metric_value(report: Report, metric: Metric):
 
 
 def last_spatial_row(report: Report) -> LayerRow | None:
-    """Return the last layer whose output is [C, H, W], or None."""
+    """Return the last layer whose receptive field comes from sliding windows alone.
+
+    Global pools (and adaptive pools to 1x1) see the whole input by
+    convention, so a budget measured after them would always pass; the
+    layer before them decides. A layer whose field is unknown is returned
+    as it is, so the check reports it. Falls back to the last [C, H, W] layer when
+    no layer has a local field, and returns None without spatial layers.
+    """
+    if report.nodes:
+        from cnncalc.graph.receptive import ROLE_UNKNOWN, trace_fields
+
+        rows_by_name = {row.name: row for row in report.layers}
+        field_rows, _ = trace_fields(report.nodes, tuple(report.input_shape))
+        for field_row in reversed(field_rows):
+            # An unknown field (after upsampling) cannot be bounded by an
+            # earlier one, so it is returned and reported as unknown.
+            if field_row.local or field_row.role == ROLE_UNKNOWN:
+                return rows_by_name.get(field_row.name)
+
     for row in reversed(report.layers):
         if len(row.output_shape) == 3:
             return row
@@ -362,7 +380,7 @@ def check(report: Report, budget: Budget) -> list[Violation]:
 
     Limits on MACs, FLOPs and activation memory apply at the report's batch
     size; limits on parameters do not depend on it. The receptive field is
-    that of the last layer with a [C, H, W] output.
+    that of the last layer whose field comes from sliding windows alone.
 
     Raises:
         SpecError: when a limit from the spec cannot be evaluated (see metric_value).

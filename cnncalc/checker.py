@@ -92,7 +92,9 @@ def expand_paths(arguments: list[str]) -> list[Target]:
     shipped: dict[str, Path] | None = None
 
     def add(path: str) -> None:
-        key = os.path.normpath(os.path.abspath(path))
+        # realpath, so that a symlinked folder reached twice by a ** glob
+        # (a link back to a parent) yields each file once.
+        key = os.path.realpath(path)
         if key not in seen:
             seen.add(key)
             targets.append(Target(path))

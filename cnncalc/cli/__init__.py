@@ -40,6 +40,15 @@ class CnnCalcGroup(click.Group):
             # The reader of stdout went away (`| head`); that is not an error.
             sys.stderr.close()
             ctx.exit(0)
+        except MemoryError:
+            if ctx.obj.get("debug"):
+                raise
+            click.echo(
+                "error: ran out of memory; the spec is too large for this machine\n"
+                "  hint: analyze a smaller network, or lower --batch-size where it applies",
+                err=True,
+            )
+            ctx.exit(EXIT_INVALID)
         except RecursionError as exc:
             if ctx.obj.get("debug"):
                 raise

@@ -69,7 +69,7 @@ def check(ctx: click.Context, paths: tuple[str, ...], batch_size: int | None, dt
 
     Prints one line per spec and a summary. Exit status: 0 when all specs
     are within budget, 1 when any is over budget, 2 when any is invalid or
-    the command line is wrong.
+    the command line is wrong, 3 when cnncalc hit an internal error.
 
     \b
     Examples:
@@ -80,6 +80,9 @@ def check(ctx: click.Context, paths: tuple[str, ...], batch_size: int | None, dt
     from cnncalc.checker import expand_paths
     from cnncalc.report import check_render
 
+    if any(not path.strip() for path in paths):
+        raise click.BadParameter("an empty path was given; name a spec file, a directory or a glob", param_hint="PATHS")
+
     overrides = Budget({value.metric: value for value in limits.values() if value is not None})
     results = [_check_one(ctx, target, overrides, batch_size, dtype) for target in expand_paths(list(paths))]
 
@@ -89,7 +92,7 @@ def check(ctx: click.Context, paths: tuple[str, ...], batch_size: int | None, dt
         click.echo(check_render.render_junit(results), nl=False)
     elif format_ == "github":
         click.echo(check_render.render_github(results), nl=False)
-        _append_step_summary(check_render.render_step_summary(results))
+        _append_step_summary(check_render.render_step_summary(results), [result.file for result in results])
     else:
         click.echo(check_render.render_text(results), nl=False)
 
@@ -122,11 +125,25 @@ def _check_one(ctx: click.Context, target, overrides: Budget, batch_size, dtype)
         return SpecResult(target.file, STATUS_INTERNAL, error=error)
 
 
-def _append_step_summary(markdown: str) -> None:
-    """Append the Markdown summary to $GITHUB_STEP_SUMMARY when it is set; never truncate it."""
+def _append_step_summary(markdown: str, spec_files: list[str]) -> None:
+    """Append the Markdown summary to $GITHUB_STEP_SUMMARY when it is set; never truncate it.
+
+    The summary is never written into one of the specs being checked, which
+    a mistyped variable could otherwise corrupt.
+    """
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
+    for spec_file in spec_files:
+        try:
+            if os.path.exists(path) and os.path.exists(spec_file) and os.path.samefile(path, spec_file):
+                click.echo(
+                    f"warning: GITHUB_STEP_SUMMARY={path} is one of the checked specs; not writing the summary there",
+                    err=True,
+                )
+                return
+        except OSError:
+            continue
     try:
         with open(path, "a", encoding="utf-8") as summary:
             summary.write(markdown)

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from cnncalc.calc import counts
 from cnncalc.calc.memory import DTYPE_BYTES, elements
 from cnncalc.gcpause import gc_paused
-from cnncalc.errors import CnnCalcError, ShapeError, SpecError
+from cnncalc.errors import CnnCalcError, ShapeError, SpecError, UsageError
 from cnncalc.layers import registry
+from cnncalc.layers.args import MAX_SIZE
 from cnncalc.layers.base import Layer, LayerResult, Shape
 from cnncalc.report.model import LayerRow, Report, Totals
 from cnncalc.spec.model import LayerSpec, Spec
@@ -83,6 +84,15 @@ def propagate(spec: Spec) -> list[Node]:
         except CnnCalcError as exc:
             raise exc.locate(file=spec.file, line=layer_spec.line_of(exc.key), layer=layer_spec.describe())
 
+        if max(result.output_shape) > MAX_SIZE:
+            raise ShapeError(
+                f"the output shape {list(result.output_shape)} has a size above {MAX_SIZE:,}",
+                hint="check the arguments that grow the output, such as scale_factor or out_channels",
+                file=spec.file,
+                line=layer_spec.line,
+                layer=layer_spec.describe(),
+            )
+
         node = Node(layer_spec, layer, inputs, result)
         nodes.append(node)
         by_name[layer_spec.name] = node
@@ -102,6 +112,11 @@ def resolve_inputs(layer_spec, layer, previous, shapes, positions, file) -> list
     for name in inputs:
         if name in shapes:
             continue
+        if name == layer_spec.name:
+            raise fail(
+                f"the layer names itself ({name!r}) as an input",
+                "a layer may only take inputs from earlier layers or from `input`",
+            )
         if name in positions:
             raise fail(
                 f"input {name!r} is layer {positions[name]}, which comes after this one",
@@ -133,9 +148,16 @@ def check_share(layer_spec: LayerSpec, layer: Layer, by_name: dict, positions: d
         return SpecError(problem, hint=hint, file=file, line=layer_spec.line_of("share"), layer=layer_spec.describe(), key="share")
 
     target = by_name.get(layer_spec.share)
+    if layer_spec.share in (INPUT_NAME, layer_spec.name):
+        raise fail(
+            f"share must name an earlier layer with parameters, received share={layer_spec.share!r}",
+            "name the earlier layer whose parameters this one reuses",
+        )
     if target is None:
         if layer_spec.share in positions:
             raise fail(f"share names {layer_spec.share!r}, which comes after this layer", "share with an earlier layer")
+        if not by_name:
+            raise fail(f"unknown layer {layer_spec.share!r} in share", "share names an earlier layer, and this is the first layer")
         raise fail(f"unknown layer {layer_spec.share!r} in share", registry.suggest(layer_spec.share, by_name, "layer names"))
     if target.spec.share is not None:
         layer_spec.share = target.spec.share
@@ -210,6 +232,21 @@ def analyze(spec: Spec, batch_size: int | None = None, dtype: str | None = None)
         batch_size: overrides the spec's batch size.
         dtype: overrides the spec's dtype.
     """
+    if batch_size is not None and (
+        not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= MAX_SIZE
+    ):
+        raise UsageError(
+            f"batch_size must be a positive integer up to {MAX_SIZE:,}, received batch_size={batch_size!r}",
+            hint="pass for example batch_size=1",
+            key="batch_size",
+        )
+    if dtype is not None and dtype not in DTYPE_BYTES:
+        raise UsageError(
+            f"unknown dtype {dtype!r}",
+            hint=registry.suggest(str(dtype), DTYPE_BYTES, "dtypes"),
+            key="dtype",
+        )
+
     with gc_paused():
         return _analyze(spec, batch_size, dtype)
 

@@ -8,12 +8,39 @@ layer.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from cnncalc.errors import SpecError
 
 _REQUIRED = object()
+
+# Sizes and counts above this are typos, and bounding them bounds the cost of
+# every later product (parameters, MACs, bytes).
+MAX_SIZE = 1 << 31
+
+# PyYAML follows YAML 1.1, which reads `1e15` as a string: a float needs a dot
+# and a signed exponent, as in `1.0e+15`.
+_NUMBER_LIKE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def yaml_repr(value: Any) -> str:
+    """Spell a parsed value the way it is written in YAML: true, null, [1, 2]."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(yaml_repr(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {yaml_repr(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
 
 
 def _is_int(value: Any) -> bool:
@@ -49,9 +76,15 @@ class Kind:
     def schema(self) -> dict:
         raise NotImplementedError
 
+    example = "64"
+
     def fail(self, key: str, expected: str, value: Any) -> SpecError:
+        hint = f"write for example `{key}: {self.example}`"
+        if isinstance(value, str) and _NUMBER_LIKE.match(value.strip()):
+            hint = "YAML reads a number such as 1e15 as text; write it as 1.0e+15"
         return SpecError(
-            f"expected {expected}, received {key}={value!r} ({_type_name(value)})",
+            f"expected {expected}, received {key}={yaml_repr(value)} ({_type_name(value)})",
+            hint=hint,
             key=key,
         )
 
@@ -61,23 +94,24 @@ class Int(Kind):
     """An integer no smaller than `minimum`."""
 
     minimum: int = 1
+    maximum: int = MAX_SIZE
 
     def parse(self, value: Any, key: str) -> int:
         if not _is_int(value):
             raise self.fail(key, self._describe(), value)
-        if value < self.minimum:
+        if not self.minimum <= value <= self.maximum:
             raise self.fail(key, self._describe(), value)
         return value
 
     def _describe(self) -> str:
         if self.minimum == 1:
-            return "a positive integer"
+            return f"a positive integer up to {self.maximum:,}"
         if self.minimum == 0:
-            return "a non-negative integer"
-        return f"an integer >= {self.minimum}"
+            return f"a non-negative integer up to {self.maximum:,}"
+        return f"an integer from {self.minimum} to {self.maximum:,}"
 
     def schema(self) -> dict:
-        return {"type": "integer", "minimum": self.minimum}
+        return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
 
 
 @dataclass(frozen=True)
@@ -85,21 +119,23 @@ class Pair(Kind):
     """An integer for both spatial axes, or `[height, width]`."""
 
     minimum: int = 1
+    maximum: int = MAX_SIZE
+    example = "3 or [3, 5]"
 
     def parse(self, value: Any, key: str) -> tuple[int, int]:
         expected = f"an integer >= {self.minimum} or a list [height, width] of them"
         if _is_int(value):
-            if value < self.minimum:
+            if not self.minimum <= value <= self.maximum:
                 raise self.fail(key, expected, value)
             return (value, value)
         if isinstance(value, list) and len(value) == 2 and all(_is_int(v) for v in value):
-            if min(value) < self.minimum:
+            if min(value) < self.minimum or max(value) > self.maximum:
                 raise self.fail(key, expected, value)
             return (value[0], value[1])
         raise self.fail(key, expected, value)
 
     def schema(self) -> dict:
-        item = {"type": "integer", "minimum": self.minimum}
+        item = {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
         return {"oneOf": [item, {"type": "array", "items": item, "minItems": 2, "maxItems": 2}]}
 
 
@@ -108,6 +144,7 @@ class Padding(Kind):
     """Padding: an integer, `[height, width]`, `valid` or `same` (if allowed)."""
 
     allow_same: bool = True
+    example = "1, [1, 2] or same"
 
     def parse(self, value: Any, key: str) -> tuple[int, int] | str:
         words = "'valid' or 'same'" if self.allow_same else "'valid'"
@@ -133,6 +170,8 @@ class Padding(Kind):
 class Bool(Kind):
     """A YAML boolean."""
 
+    example = "true"
+
     def parse(self, value: Any, key: str) -> bool:
         if not isinstance(value, bool):
             raise self.fail(key, "true or false", value)
@@ -149,11 +188,16 @@ class Number(Kind):
     minimum: float | None = None
     maximum: float | None = None
     exclusive_minimum: bool = False
+    example = "0.5"
 
     def parse(self, value: Any, key: str) -> float:
         if not (isinstance(value, (int, float)) and not isinstance(value, bool)):
             raise self.fail(key, self._describe(), value)
+        if isinstance(value, int) and abs(value) > MAX_SIZE:
+            raise self.fail(key, self._describe(), value)
         value = float(value)
+        if math.isinf(value) or abs(value) > MAX_SIZE:
+            raise self.fail(key, self._describe() + f" within ±{MAX_SIZE:,}", value)
         too_low = self.minimum is not None and (
             value <= self.minimum if self.exclusive_minimum else value < self.minimum
         )
@@ -187,7 +231,9 @@ class Choice(Kind):
 
     def parse(self, value: Any, key: str) -> str:
         if not isinstance(value, str) or value not in self.options:
-            raise self.fail(key, "one of " + ", ".join(repr(o) for o in self.options), value)
+            error = self.fail(key, "one of " + ", ".join(repr(o) for o in self.options), value)
+            error.hint = f"write for example `{key}: {self.options[0]}`" if self.options else None
+            raise error
         return value
 
     def schema(self) -> dict:

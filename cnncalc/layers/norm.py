@@ -43,7 +43,7 @@ class BatchNorm2d(_BatchNorm):
 
 @register("batchnorm1d")
 class BatchNorm1d(_BatchNorm):
-    DESCRIPTION = "batch normalisation per feature of a [F] or [C, L] input"
+    DESCRIPTION = "batch normalisation per feature of a flat [features] input"
 
     def check_rank(self, shape: Shape) -> None:
         if len(shape) not in (1, 2):

@@ -89,6 +89,10 @@ class _AdaptivePool(Layer):
         channels, height, width = self.require_spatial(inputs[0])
         out_h, out_w = self.output_size
 
+        # A 1x1 output averages everything, exactly like a global pool.
+        if out_h == 1 and out_w == 1:
+            return LayerResult((channels, 1, 1), spatial="global")
+
         # Bins are equal only when the output size divides the input; then the
         # pool is an ordinary window and the receptive field stays exact.
         if height % out_h == 0 and width % out_w == 0:

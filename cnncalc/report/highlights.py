@@ -22,8 +22,11 @@ def _largest_row(report: Report, metric: str):
     return max(report.layers, key=lambda row: getattr(row, metric), default=None)
 
 
-def highlights(report: Report) -> list[str]:
-    """Return one sentence each on parameters, MACs and activation memory."""
+def highlights(report: Report, exact: bool = False) -> list[str]:
+    """Return one sentence each on parameters, MACs and activation memory.
+
+    `exact` prints counts and bytes in full, as `--exact` does in the table.
+    """
     totals = report.totals
     lines = []
 
@@ -33,7 +36,7 @@ def highlights(report: Report) -> list[str]:
         row = _largest_row(report, "params")
         lines.append(
             f"Parameters: {layer_type} layers hold {100 * amount / totals.params:.1f}% "
-            f"({format_count(amount)} of {format_count(totals.params)}); "
+            f"({format_count(amount, exact)} of {format_count(totals.params, exact)}); "
             f"the largest is {row.name} with {100 * row.params / totals.params:.1f}%."
         )
 
@@ -50,7 +53,7 @@ def highlights(report: Report) -> list[str]:
     if row is not None and totals.activation_bytes:
         lines.append(
             f"Activation memory: the largest output is {row.name} "
-            f"({format_bytes(row.activation_bytes)}, {100 * row.activation_bytes / totals.activation_bytes:.1f}% "
-            f"of the sum); the inference peak is {format_bytes(totals.peak_activation_bytes)}."
+            f"({format_bytes(row.activation_bytes, exact)}, {100 * row.activation_bytes / totals.activation_bytes:.1f}% "
+            f"of the sum); the inference peak is {format_bytes(totals.peak_activation_bytes, exact)}."
         )
     return lines

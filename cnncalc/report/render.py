@@ -18,10 +18,14 @@ FORMATS = ("table", "json", "csv", "markdown")
 
 
 def rf_cell(row: LayerRow) -> str:
-    """Format a row's receptive field as `195x195 /32`, or `-` when it has none."""
+    """Format a row's receptive field as `195x195 /32`.
+
+    A row without spatial axes shows `-`; a spatial row whose field is
+    unknown (after upsampling or unequal adaptive bins) shows `?`.
+    """
     field = row.receptive_field
     if not field:
-        return "-"
+        return "?" if len(row.output_shape) == 3 else "-"
     size = field["size"]
     jump = field["jump"]
     size_text = str(size[0]) if size[0] == size[1] else f"{size[0]}x{size[1]}"
@@ -102,7 +106,7 @@ def summary_lines(report: Report, exact: bool) -> list[str]:
         f"MACs {format_count(totals.macs, exact)} = FLOPs {format_count(totals.flops, exact)} (1 MAC = 2 FLOPs).",
         f"Input {format_bytes(totals.input_bytes, exact)}, sum of activations {format_bytes(totals.activation_bytes, exact)}, "
         f"inference peak {format_bytes(totals.peak_activation_bytes, exact)}.",
-        *highlights(report),
+        *highlights(report, exact),
     ]
 
 
@@ -140,7 +144,22 @@ def render_table(
     title = f"{escape(report.name)}: {format_shape(report.input_shape)} input"
     table = Table(title=title, show_footer=True, header_style="bold", footer_style="bold")
     for name, foot in zip(header, footer):
-        table.add_column(name, footer=foot, justify="right" if name in _RIGHT_ALIGNED else "left")
+        table.add_column(name, footer=foot, justify="right" if name in _RIGHT_ALIGNED else "left", no_wrap=True)
+
+    # A table squeezed below its natural width would cut numbers to "1…";
+    # print it at full width instead and let the terminal wrap the lines.
+    widths = [max(len(name), len(foot), *(len(cells[index]) for cells in body)) for index, (name, foot) in enumerate(zip(header, footer))]
+    natural = sum(widths) + 3 * len(widths) + 1
+    if natural > console.width:
+        console.width = natural
+        if console.is_terminal:
+            import sys
+
+            print(
+                f"note: the table needs {natural} columns and the terminal has fewer; "
+                "widen it or use --format csv or markdown",
+                file=sys.stderr,
+            )
     for cells in body:
         table.add_row(*(escape(cell) for cell in cells))
 

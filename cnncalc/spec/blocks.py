@@ -30,7 +30,7 @@ from cnncalc.layers import registry
 from cnncalc.spec.block_args import argument_mode, compile_value
 from cnncalc.spec.loader import LineDict, LineList
 from cnncalc.spec.model import BlockInstance, LayerSpec
-from cnncalc.spec.validate import INPUT_NAME, assign_default_names, parse_layer_entry
+from cnncalc.spec.validate import INPUT_NAME, MAX_LAYERS, assign_default_names, parse_layer_entry
 
 # Keys of a block-instance entry that are not block arguments.
 CALL_KEYS = ("block", "name", "repeat", "first", "inputs")
@@ -39,8 +39,8 @@ BLOCK_KEYS = ("args", "layers", "output", "description")
 RESERVED_ARG_NAMES = frozenset(CALL_KEYS) | {"type", "share", INPUT_NAME}
 
 # A spec that expands beyond this is almost surely a mistake, such as a
-# repeat count typed with extra zeros.
-MAX_EXPANDED_LAYERS = 1_000_000
+# repeat count typed with extra zeros. Written-out specs share the limit.
+MAX_EXPANDED_LAYERS = MAX_LAYERS
 # Blocks cannot recurse, so the nesting depth is at most the number of blocks.
 # This limit keeps a long chain of blocks within Python's recursion limit.
 MAX_NESTING_DEPTH = 100

@@ -232,23 +232,27 @@ def read_spec_file(path: str | os.PathLike, display_name: str | None = None):
             file=shown,
         )
 
-    size = path.stat().st_size
-    if size > MAX_SPEC_BYTES:
+    # Read at most one byte past the limit, whatever `stat` says: devices and
+    # pipes such as /dev/zero report a size of 0.
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror}", file=shown) from exc
+    if len(data) > MAX_SPEC_BYTES:
         raise SpecError(
-            f"the file is {size:,} bytes, more than the limit of {MAX_SPEC_BYTES:,}",
-            hint="split the spec or generate it with blocks and repeat",
+            f"the file is larger than the limit of {MAX_SPEC_BYTES:,} bytes",
+            hint="split the spec, or write repeated layers once as a block with `repeat`",
             file=shown,
         )
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SpecError(
             f"the file is not UTF-8 text (byte {exc.start})",
             hint="save the spec as UTF-8",
             file=shown,
         ) from exc
-    except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror}", file=shown) from exc
 
     return parse_yaml(text, shown), shown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ INPUT_NAME = "input"
 # Bounds what a spec can make cnncalc compute: sizes beyond these are typos.
 MAX_DIMENSION = 1 << 31
 MAX_BATCH_SIZE = 1 << 31
+# The most layers a spec may have, written out or expanded from blocks. It
+# bounds time and memory: a million layers take about a minute and 3 GB.
+MAX_LAYERS = 1_000_000
 
 
 def _line(container, key) -> int | None:
@@ -64,6 +68,9 @@ def build_spec(document: Any, file: str, default_name: str | None = None) -> Spe
     name = document.get("name", default_name or Path(file).stem)
     if not isinstance(name, str) or not name:
         raise fail("name", f"expected a non-empty string, received name={name!r}", "quote the name")
+    if has_control_characters(name):
+        raise fail("name", f"the name {name!r} contains control or invisible formatting characters",
+                   "use letters, digits and punctuation only")
 
     description = document.get("description", "")
     if not isinstance(description, str):
@@ -114,6 +121,12 @@ def build_spec(document: Any, file: str, default_name: str | None = None) -> Spe
         spec.block_info = entries.info
         spec.layers = number_layers(entries.layers, file)
     else:
+        if len(raw_layers) > MAX_LAYERS:
+            raise fail(
+                "layers",
+                f"the spec has {len(raw_layers):,} layers, more than the limit of {MAX_LAYERS:,}",
+                "split the network into several specs",
+            )
         spec.layers = number_layers([parse_layer_entry(item, raw_layers, i, file) for i, item in enumerate(raw_layers)], file)
 
     block_outputs = {name: info.output for name, info in spec.block_info.items()}
@@ -126,6 +139,16 @@ def build_spec(document: Any, file: str, default_name: str | None = None) -> Spe
         spec.budget_lines = {key: _line(budget, key) for key in budget}
         spec.lines["budget"] = _line(document, "budget")
     return spec
+
+
+def has_control_characters(text: str) -> bool:
+    """Return whether `text` has control or formatting characters (Unicode Cc, Cf).
+
+    They would reach terminals and Markdown tables unescaped: an escape
+    sequence recolours the table, a newline splits a row, and a right-to-left
+    override reorders what the reader sees.
+    """
+    return any(unicodedata.category(character) in ("Cc", "Cf") for character in text)
 
 
 def _is_int(value: Any) -> bool:
@@ -197,6 +220,15 @@ def parse_layer_entry(item: Any, container, position: int, file: str, name_prefi
         )
 
     name = item.get("name", "")
+    if "name" in item and isinstance(name, str) and has_control_characters(name):
+        raise SpecError(
+            f"the name {name!r} contains control or invisible formatting characters",
+            hint="use letters, digits and punctuation only",
+            file=file,
+            line=_line(item, "name"),
+            layer=where,
+            key="name",
+        )
     if "name" in item and (not isinstance(name, (str, int)) or isinstance(name, bool) or str(name) == ""):
         raise SpecError(
             f"expected a non-empty name, received name={name!r}",
@@ -248,7 +280,16 @@ def number_layers(layers: list[LayerSpec], file: str) -> list[LayerSpec]:
     for position, layer in enumerate(layers, start=1):
         if not layer.name:
             continue
-        where = f"layer {position} '{layer.name}' ({layer.type})"
+        where = f"layer {position} {layer.name!r} ({layer.type})"
+        if has_control_characters(layer.name):
+            raise SpecError(
+                f"the name {layer.name!r} contains control or invisible formatting characters",
+                hint="use letters, digits and punctuation only",
+                file=file,
+                line=layer.line_of("name"),
+                layer=f"layer {position}",
+                key="name",
+            )
         if layer.name == INPUT_NAME:
             raise SpecError(
                 f"the name {INPUT_NAME!r} is reserved for the network input",
