@@ -47,7 +47,7 @@ def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, 
     training_optimizer = views.check_view_options(format_, explain, chart, training, optimizer)
     report = views.build_report(spec, batch_size, dtype, fold_bn)
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {report.source}: {warning}", err=True)
     if views.wants_views(explain, chart, training_optimizer):
         views.render_views(report, format_, make_console(), flops, exact, explain, chart, training_optimizer)
         return

@@ -118,7 +118,7 @@ def _check_one(ctx: click.Context, target, overrides: Budget, batch_size, dtype)
         if ctx.obj and ctx.obj.get("debug"):
             raise
         error = CnnCalcError(
-            f"internal error: {type(exc).__name__}: {exc}",
+            f"{type(exc).__name__}: {exc}",
             hint="this is a bug in cnncalc; rerun with --debug for the traceback and report it",
             file=target.file,
         )

@@ -98,7 +98,7 @@ def receptive_field(spec, layers, kernel, stride, dilation, padding, depth, targ
         report, description = _uniform_report(kernel, stride or 1, dilation or 1, padding or 0, depth, target, input_size)
 
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {report.source or '<command line>'}: {warning}", err=True)
 
     if format_ == "json":
         click.echo(render_rf_json(report))

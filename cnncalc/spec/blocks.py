@@ -795,7 +795,7 @@ class _Expander:
             if len(self.layers) + first_size + (count - 1) * size > MAX_EXPANDED_LAYERS:
                 raise fail(
                     "repeat",
-                    f"repeat={count:,} of block {call.block!r} ({size:,} layers each) would expand "
+                    f"repeat={count:,} of block {call.block!r} ({size:,} layer{'' if size == 1 else 's'} each) would expand "
                     f"the spec beyond {MAX_EXPANDED_LAYERS:,} layers",
                     "lower the repeat count",
                 )
