@@ -93,14 +93,18 @@ def _conv_padding(padding: int | Sequence[int]) -> tuple[int, int, int, int]:
     return sides  # type: ignore[return-value]
 
 
-def _check_pool_padding(padding: tuple[int, int], kernel_size: tuple[int, int]) -> None:
-    # PyTorch rejects padding above half the kernel too. A larger padding
-    # would let a window cover only padding, which has no defined maximum.
-    for axis, (p, k) in enumerate(zip(padding, kernel_size)):
-        if p > k // 2:
+def _check_pool_padding(
+    padding: tuple[int, int], kernel_size: tuple[int, int], dilation: tuple[int, int] = (1, 1)
+) -> None:
+    # PyTorch rejects padding above half the effective kernel d(k-1)+1 too.
+    # A larger padding would let a window cover only padding, which has no
+    # defined maximum.
+    for axis, (p, k, d) in enumerate(zip(padding, kernel_size, dilation)):
+        span = d * (k - 1) + 1
+        if p > span // 2:
             raise ValueError(
-                f"pool padding {p} on axis {axis} exceeds half the kernel size {k}; "
-                f"use padding <= {k // 2}"
+                f"pool padding {p} on axis {axis} exceeds half the kernel size {k} "
+                f"(spanning {span} with dilation {d}); use padding <= {span // 2}"
             )
 
 
@@ -111,21 +115,22 @@ def _pool_output_length(
 
     out = floor_or_ceil((L + 2p - d(k-1) - 1) / s) + 1. In ceil mode the last
     window is dropped when it would start past the input and left padding,
-    that is when (out - 1) * s >= L + p.
+    that is when (out - 1) * s >= L + p. A ceil-mode window may be longer
+    than the padded input, as in PyTorch, so only out < 1 is an error.
     """
     span = length + 2 * padding - dilation * (kernel - 1) - 1
-    if span < 0:
-        raise ValueError(
-            f"pool window (kernel {kernel}, dilation {dilation}) is larger than the "
-            f"padded input length {length + 2 * padding}"
-        )
-
     if ceil_mode:
         out = -(-span // stride) + 1
         if (out - 1) * stride >= length + padding:
             out -= 1
     else:
         out = span // stride + 1
+
+    if out < 1:
+        raise ValueError(
+            f"pool window (kernel {kernel}, dilation {dilation}) is larger than the "
+            f"padded input length {length + 2 * padding}"
+        )
     return out
 
 
@@ -223,19 +228,22 @@ def conv2d(
     windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]
     out_h, out_w = windows.shape[2], windows.shape[3]
 
-    # im2col: one row per output pixel, one column per (channel, kh, kw) tap,
-    # stacked per group so that a single batched matmul does all groups.
+    # im2col: one row per (channel, kh, kw) tap and one column per output
+    # pixel of every sample, stacked per group. Output width is the innermost
+    # axis, so the copy moves runs of pixels, and one matmul per group gives
+    # all samples at once, which keeps the BLAS call large.
     columns = windows.reshape(n, groups, c_per_group, out_h, out_w, kh, kw)
-    columns = columns.transpose(1, 0, 3, 4, 2, 5, 6)
-    columns = columns.reshape(groups, n * out_h * out_w, c_per_group * kh * kw)
+    columns = columns.transpose(1, 2, 5, 6, 0, 3, 4)
+    columns = columns.reshape(groups, c_per_group * kh * kw, n * out_h * out_w)
 
     out_per_group = c_out // groups
-    kernels = weight.reshape(groups, out_per_group, c_per_group * kh * kw).transpose(0, 2, 1)
-    product = columns @ kernels
+    kernels = weight.reshape(groups, out_per_group, c_per_group * kh * kw)
+    product = kernels @ columns
 
-    y = product.reshape(groups, n, out_h, out_w, out_per_group)
-    y = y.transpose(1, 0, 4, 2, 3).reshape(n, c_out, out_h, out_w)
-    return _add_channel_bias(y, bias, c_out)
+    # (groups, out_per_group, n, ...) to NCHW. For one sample this is a view.
+    y = product.reshape(groups, out_per_group, n, out_h, out_w)
+    y = y.transpose(2, 0, 1, 3, 4).reshape(n, c_out, out_h, out_w)
+    return _add_channel_bias(y, bias, c_out, in_place=True)
 
 
 def conv_transpose2d(
@@ -321,14 +329,23 @@ def conv_transpose2d(
     return _add_channel_bias(y, bias, c_out)
 
 
-def _add_channel_bias(y: Array, bias: ArrayLike | None, channels: int) -> Array:
+def _add_channel_bias(y: Array, bias: ArrayLike | None, channels: int, in_place: bool = False) -> Array:
+    """Add a per-channel bias to axis 1 of y and return a contiguous array.
+
+    in_place=True writes into y, which saves an output-sized copy. Only pass
+    it when y is a fresh array (or a view of one) that no caller holds.
+    """
     if bias is None:
         return np.ascontiguousarray(y)
 
     bias = np.asarray(bias)
     if bias.shape != (channels,):
         raise ValueError(f"bias must have shape ({channels},), got {bias.shape}")
-    return y + bias.reshape(1, channels, *([1] * (y.ndim - 2)))
+    per_channel = bias.reshape(1, channels, *([1] * (y.ndim - 2)))
+    if in_place and y.flags.c_contiguous:
+        y += per_channel
+        return y
+    return y + per_channel
 
 
 # ---------------------------------------------------------------------------
@@ -346,7 +363,8 @@ def max_pool2d(
 ) -> Array:
     """Take the maximum over each dilated window, as PyTorch's MaxPool2d does.
 
-    Padding is symmetric with -inf and at most kernel_size // 2. Output length
+    Padding is symmetric with -inf and at most half the dilated kernel span,
+    (d(k-1) + 1) // 2, as in PyTorch. Output length
     per axis: floor((L + 2p - d(k-1) - 1) / s) + 1, or ceil(...) + 1 in ceil
     mode, minus one window when (out - 1) * s >= L + p. Ceil-mode windows that
     run past the padded input are clipped to it.
@@ -357,7 +375,7 @@ def max_pool2d(
     strides = _pair(stride, "stride", 1)
     pads = _pair(padding, "padding", 0)
     dilations = _pair(dilation, "dilation", 1)
-    _check_pool_padding(pads, kernel)
+    _check_pool_padding(pads, kernel, dilations)
 
     windows = _pool_windows(x, kernel, strides, pads, dilations, ceil_mode, fill=-np.inf)
     return windows.max(axis=(4, 5))
@@ -522,7 +540,8 @@ def batch_norm(
     shape = (1, channels) + (1,) * (x.ndim - 2)
 
     def per_channel(values: ArrayLike | None, default: float, name: str) -> Array:
-        array = np.full(channels, default) if values is None else np.asarray(values, dtype=float)
+        # The statistics take x's dtype, so float32 input is not promoted to float64.
+        array = np.full(channels, default, dtype=x.dtype) if values is None else np.asarray(values, dtype=x.dtype)
         if array.shape != (channels,):
             raise ValueError(f"batch_norm {name} must have shape ({channels},), got {array.shape}")
         return array.reshape(shape)

@@ -475,6 +475,13 @@ MAX_POOL2D_CASES = {
     "non-square stride > kernel": ((1, 3, 9, 10), (2, 3), (4, 5), (1, 0), (1, 1), False, (3, 2)),
     # ceil((10+2-3-1)/3)+1 = 4 with 3*3 = 9 < 11, ceil((7+2-3-1)/3)+1 = 3 with 6 < 8.
     "dilation ceil mode": ((1, 1, 10, 7), (2, 2), (3, 3), (1, 1), (3, 3), True, (4, 3)),
+    # PyTorch limits padding by the dilated span: kernel 3 at dilation 2 spans
+    # 5, so padding 2 is allowed although it exceeds 3 // 2. (8+4-5)//1+1 = 8.
+    "padding up to half the span": ((1, 2, 8, 8), (3, 3), (1, 1), (2, 2), (2, 2), False, (8, 8)),
+    # Width 1 is shorter than the kernel 2, but ceil mode still starts one
+    # window inside it: ceil((1-2)/2)+1 = 1, and 0*2 < 1 keeps it. Height:
+    # ceil((3-2)/2)+1 = 2, and 1*2 < 3 keeps both.
+    "ceil mode window longer than input": ((1, 2, 3, 1), (2, 2), (2, 2), (0, 0), (1, 1), True, (2, 1)),
 }
 
 
@@ -536,6 +543,8 @@ AVG_POOL2D_CASES = {
     # (6+2-3)//3+1 = 2, (9+2-2)//4+1 = 3.
     "non-square stride > kernel": ((2, 2, 6, 9), (3, 2), (3, 4), (1, 1), False, (2, 3)),
     "no padding": ((1, 2, 5, 7), (2, 3), (1, 2), (0, 0), False, (4, 3)),
+    # As for max pooling, ceil((1-2)/2)+1 = 1 window on the width-1 axis.
+    "ceil mode window longer than input": ((1, 2, 3, 1), (2, 2), (2, 2), (0, 0), True, (2, 1)),
 }
 
 
