@@ -70,10 +70,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register_commands() -> None:
-    from cnncalc.cli import analyze, configs
+    from cnncalc.cli import analyze, configs, verify
 
     cli.add_command(analyze.analyze)
     cli.add_command(configs.list_configs)
+    cli.add_command(verify.verify)
 
 
 _register_commands()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from cnncalc.cli.options import batch_dtype_options, debug_option, make_console
+from cnncalc.cli.verify import VERIFY_FORMATS, max_memory_option, report_failures, run_verify
+from cnncalc.cli.verify import render_table as render_verify_table
+from cnncalc.errors import UsageError
 from cnncalc.report.render import FORMATS
 
 
@@ -15,8 +20,15 @@ from cnncalc.report.render import FORMATS
               help="Output format.")
 @click.option("--flops", is_flag=True, help="Show FLOPs (2 per MAC) instead of MACs in the table.")
 @click.option("--exact", is_flag=True, help="Show exact counts with thousands separators instead of k/M/G.")
+@click.option("--verify", "verify_", is_flag=True,
+              help="Also check shapes and parameter counts with a NumPy forward pass (table or json format; "
+                   "see `cnncalc verify`).")
+@max_memory_option
 @debug_option
-def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, flops: bool, exact: bool) -> None:
+def analyze(
+    spec: str, batch_size: int | None, dtype: str | None, format_: str, flops: bool, exact: bool,
+    verify_: bool, max_memory: int,
+) -> None:
     """Show what each layer of SPEC costs, with totals and shares.
 
     SPEC is a YAML file or the name of a shipped config (see `cnncalc list`).
@@ -27,13 +39,26 @@ def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, 
     Examples:
       cnncalc analyze alexnet
       cnncalc analyze my_net.yaml --batch-size 128 --format json
+      cnncalc analyze alexnet --verify
     """
     from cnncalc.api import analyze_spec
     from cnncalc.report import render
 
+    if verify_ and format_ not in VERIFY_FORMATS:
+        raise UsageError(
+            f"--verify works with --format table or json, received --format {format_}",
+            hint="drop --verify, or run `cnncalc verify SPEC --format json` separately",
+            key="--verify",
+        )
+
     report = analyze_spec(spec, batch_size=batch_size, dtype=dtype)
 
-    if format_ == "json":
+    if format_ == "json" and verify_:
+        # One JSON object on stdout, with the verify result under "verify".
+        result = run_verify(report, max_memory, seed=0)
+        click.echo(json.dumps({**report.to_dict(), "verify": result.to_dict()}, indent=2))
+        report_failures(result)
+    elif format_ == "json":
         click.echo(render.render_json(report))
     elif format_ == "csv":
         click.echo(render.render_csv(report), nl=False)
@@ -41,3 +66,10 @@ def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, 
         click.echo(render.render_markdown(report, flops=flops, exact=exact), nl=False)
     else:
         render.render_table(report, make_console(), flops=flops, exact=exact)
+
+    if verify_ and format_ == "table":
+        result = run_verify(report, max_memory, seed=0)
+        console = make_console()
+        console.print()
+        render_verify_table(result, console)
+        report_failures(result)
