@@ -212,38 +212,71 @@ def conv2d(
             f"channels with groups={groups}, but the input has {c_in}"
         )
 
-    padded = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
     span_h = dh * (kh - 1) + 1
     span_w = dw * (kw - 1) + 1
-    if padded.shape[2] < span_h or padded.shape[3] < span_w:
+    padded_h = x.shape[2] + top + bottom
+    padded_w = x.shape[3] + left + right
+    if padded_h < span_h or padded_w < span_w:
         raise ValueError(
             f"conv2d kernel span {(span_h, span_w)} (kernel {(kh, kw)}, dilation "
-            f"{(dh, dw)}) is larger than the padded input {padded.shape[2:]}"
+            f"{(dh, dw)}) is larger than the padded input {(padded_h, padded_w)}"
         )
-
-    # Every window position comes from the view, then strides and dilation
-    # select from it, so no pixel loop is needed. Slicing with step s keeps
-    # floor((L_pad - span) / s) + 1 positions, which is the output length.
-    windows = sliding_window_view(padded, (span_h, span_w), axis=(2, 3))
-    windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]
-    out_h, out_w = windows.shape[2], windows.shape[3]
-
-    # im2col: one row per (channel, kh, kw) tap and one column per output
-    # pixel of every sample, stacked per group. Output width is the innermost
-    # axis, so the copy moves runs of pixels, and one matmul per group gives
-    # all samples at once, which keeps the BLAS call large.
-    columns = windows.reshape(n, groups, c_per_group, out_h, out_w, kh, kw)
-    columns = columns.transpose(1, 2, 5, 6, 0, 3, 4)
-    columns = columns.reshape(groups, c_per_group * kh * kw, n * out_h * out_w)
+    out_h = (padded_h - span_h) // sh + 1
+    out_w = (padded_w - span_w) // sw + 1
 
     out_per_group = c_out // groups
     kernels = weight.reshape(groups, out_per_group, c_per_group * kh * kw)
-    product = kernels @ columns
+    y = np.empty((n, c_out, out_h, out_w), dtype=np.result_type(x, weight))
 
-    # (groups, out_per_group, n, ...) to NCHW. For one sample this is a view.
-    y = product.reshape(groups, out_per_group, n, out_h, out_w)
-    y = y.transpose(2, 0, 1, 3, 4).reshape(n, c_out, out_h, out_w)
+    # Samples go through im2col in blocks, so that the column matrix stays
+    # near _COLUMN_BLOCK_ELEMENTS whatever the batch size. A multi-gigabyte
+    # temporary costs more in page faults than one large matmul saves.
+    block = max(1, _COLUMN_BLOCK_ELEMENTS // (c_in * kh * kw * out_h * out_w))
+    for start in range(0, n, block):
+        samples = x[start : start + block]
+        padded = np.pad(samples, ((0, 0), (0, 0), (top, bottom), (left, right)))
+
+        # Every window position comes from the view, then strides and
+        # dilation select from it, so no pixel loop is needed. Slicing with
+        # step s keeps floor((L_pad - span) / s) + 1 positions.
+        windows = sliding_window_view(padded, (span_h, span_w), axis=(2, 3))
+        windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]
+        _conv2d_block(windows, kernels, groups, y[start : start + block])
+
     return _add_channel_bias(y, bias, c_out, in_place=True)
+
+
+# Target size of one im2col matrix in elements (16 MiB of float32). Sizes
+# from 8 to 256 MiB ran VGG-16's layers at batch 16 within 10% of each other
+# on a 2-core AMD EPYC, so the exact value matters little.
+_COLUMN_BLOCK_ELEMENTS = 1 << 22
+
+
+def _conv2d_block(windows: Array, kernels: Array, groups: int, out: Array) -> None:
+    """Multiply the windows of a block of samples with the kernels, writing NCHW into `out`.
+
+    windows has shape (m, C_in, H_out, W_out, kh, kw) and kernels
+    (groups, C_out/groups, C_in/groups * kh * kw).
+    """
+    m, c_in, out_h, out_w, kh, kw = windows.shape
+    c_per_group = c_in // groups
+    out_per_group = kernels.shape[1]
+
+    # im2col: one row per (channel, kh, kw) tap and one column per output
+    # pixel of every sample in the block, stacked per group. Output width is
+    # the innermost axis, so the copy moves runs of pixels.
+    columns = windows.reshape(m, groups, c_per_group, out_h, out_w, kh, kw)
+    columns = columns.transpose(1, 2, 5, 6, 0, 3, 4)
+    columns = columns.reshape(groups, c_per_group * kh * kw, m * out_h * out_w)
+
+    # For one sample the product is already NCHW, so it goes straight into out.
+    if m == 1:
+        np.matmul(kernels, columns, out=out.reshape(groups, out_per_group, out_h * out_w))
+        return
+
+    product = kernels @ columns
+    product = product.reshape(groups, out_per_group, m, out_h, out_w)
+    out[...] = product.transpose(2, 0, 1, 3, 4).reshape(out.shape)
 
 
 def conv_transpose2d(

@@ -160,7 +160,9 @@ def transient_elements(node, input_shapes: list[tuple[int, ...]]) -> int:
 
     conv2d: a padded input copy, the im2col matrix (C_in/G * kh * kw rows of
     out_h * out_w pixels, times G) and the matmul result, which for more
-    than one sample is transposed into the output.
+    than one sample is transposed into the output. The kernel runs blocks of
+    samples whose im2col matrix stays near 16 MiB, so for large chunks this
+    per-sample figure overestimates.
     conv_transpose2d: the reshaped input, the per-tap products and their
     transposed copy, and the full-size buffer before cropping.
     Pools: a padded input copy plus, for averages, the window sums and divisors.

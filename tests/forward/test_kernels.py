@@ -261,6 +261,23 @@ def test_conv2d_matches_reference(
     np.testing.assert_allclose(y, expected, **TOLERANCE)
 
 
+# One sample's im2col matrix below has C_in * kh * kw * H_out * W_out =
+# 4 * 9 * 4 * 4 = 576 elements.
+@pytest.mark.parametrize("block_elements", [1, 2 * 576], ids=["one sample", "two samples"])
+def test_conv2d_sample_blocks_match_reference(monkeypatch, block_elements):
+    # Blocks of one and of two samples, the last block of a batch of 5 is short.
+    monkeypatch.setattr(kernels, "_COLUMN_BLOCK_ELEMENTS", block_elements)
+    x = random_array((5, 4, 6, 6), seed=30)
+    weight = random_array((6, 2, 3, 3), seed=31)
+    bias = random_array((6,), seed=32)
+
+    y = kernels.conv2d(x, weight, bias, stride=(1, 1), padding=(0, 0, 0, 0), groups=2)
+
+    assert y.shape == (5, 6, 4, 4)
+    expected = reference_conv2d(x, weight, bias, (1, 1), (0, 0, 0, 0), (1, 1), 2)
+    np.testing.assert_allclose(y, expected, **TOLERANCE)
+
+
 def test_conv2d_symmetric_padding_forms():
     x = random_array((1, 2, 5, 6), seed=4)
     weight = random_array((3, 2, 3, 3), seed=5)
