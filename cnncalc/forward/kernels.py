@@ -229,19 +229,27 @@ def conv2d(
     y = np.empty((n, c_out, out_h, out_w), dtype=np.result_type(x, weight))
 
     # Samples go through im2col in blocks, so that the column matrix stays
-    # near _COLUMN_BLOCK_ELEMENTS whatever the batch size. A multi-gigabyte
-    # temporary costs more in page faults than one large matmul saves.
-    block = max(1, _COLUMN_BLOCK_ELEMENTS // (c_in * kh * kw * out_h * out_w))
+    # near _COLUMN_BLOCK_ELEMENTS whatever the batch size. The blocks reuse
+    # one set of buffers, because fresh multi-gigabyte temporaries cost more
+    # in page faults than one large matmul saves.
+    block = min(n, max(1, _COLUMN_BLOCK_ELEMENTS // (c_in * kh * kw * out_h * out_w)))
+    padded = np.zeros((block, c_in, padded_h, padded_w), dtype=x.dtype)
+    columns = np.empty(block * c_in * kh * kw * out_h * out_w, dtype=x.dtype)
+    product = np.empty(block * c_out * out_h * out_w if block > 1 else 0, dtype=y.dtype)
+
     for start in range(0, n, block):
         samples = x[start : start + block]
-        padded = np.pad(samples, ((0, 0), (0, 0), (top, bottom), (left, right)))
+        m = samples.shape[0]
+
+        # Only the interior is written, so the border stays zero padding.
+        padded[:m, :, top : top + x.shape[2], left : left + x.shape[3]] = samples
 
         # Every window position comes from the view, then strides and
         # dilation select from it, so no pixel loop is needed. Slicing with
         # step s keeps floor((L_pad - span) / s) + 1 positions.
-        windows = sliding_window_view(padded, (span_h, span_w), axis=(2, 3))
+        windows = sliding_window_view(padded[:m], (span_h, span_w), axis=(2, 3))
         windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]
-        _conv2d_block(windows, kernels, groups, y[start : start + block])
+        _conv2d_block(windows, kernels, groups, y[start : start + m], columns, product)
 
     return _add_channel_bias(y, bias, c_out, in_place=True)
 
@@ -252,29 +260,35 @@ def conv2d(
 _COLUMN_BLOCK_ELEMENTS = 1 << 22
 
 
-def _conv2d_block(windows: Array, kernels: Array, groups: int, out: Array) -> None:
+def _conv2d_block(
+    windows: Array, kernels: Array, groups: int, out: Array, column_buffer: Array, product_buffer: Array
+) -> None:
     """Multiply the windows of a block of samples with the kernels, writing NCHW into `out`.
 
     windows has shape (m, C_in, H_out, W_out, kh, kw) and kernels
-    (groups, C_out/groups, C_in/groups * kh * kw).
+    (groups, C_out/groups, C_in/groups * kh * kw). The flat buffers must
+    hold the block's im2col matrix and, for m > 1, its matmul product.
     """
     m, c_in, out_h, out_w, kh, kw = windows.shape
     c_per_group = c_in // groups
     out_per_group = kernels.shape[1]
+    pixels = m * out_h * out_w
 
     # im2col: one row per (channel, kh, kw) tap and one column per output
     # pixel of every sample in the block, stacked per group. Output width is
     # the innermost axis, so the copy moves runs of pixels.
-    columns = windows.reshape(m, groups, c_per_group, out_h, out_w, kh, kw)
-    columns = columns.transpose(1, 2, 5, 6, 0, 3, 4)
-    columns = columns.reshape(groups, c_per_group * kh * kw, m * out_h * out_w)
+    taps = windows.reshape(m, groups, c_per_group, out_h, out_w, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)
+    columns = column_buffer[: groups * c_per_group * kh * kw * pixels].reshape(taps.shape)
+    np.copyto(columns, taps)
+    columns = columns.reshape(groups, c_per_group * kh * kw, pixels)
 
     # For one sample the product is already NCHW, so it goes straight into out.
     if m == 1:
         np.matmul(kernels, columns, out=out.reshape(groups, out_per_group, out_h * out_w))
         return
 
-    product = kernels @ columns
+    product = product_buffer[: groups * out_per_group * pixels].reshape(groups, out_per_group, pixels)
+    np.matmul(kernels, columns, out=product)
     product = product.reshape(groups, out_per_group, m, out_h, out_w)
     out[...] = product.transpose(2, 0, 1, 3, 4).reshape(out.shape)
 
