@@ -157,14 +157,32 @@ def _pool_windows(
     span_w = dw * (kernel_size[1] - 1) + 1
     extra_h = max(0, (out_h - 1) * sh + span_h - (x.shape[2] + 2 * ph))
     extra_w = max(0, (out_w - 1) * sw + span_w - (x.shape[3] + 2 * pw))
-    padded = np.pad(
-        x,
-        ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w)),
-        constant_values=fill,
-    )
+    padded = x
+    if ph or pw or extra_h or extra_w:
+        padded = np.pad(
+            x,
+            ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w)),
+            constant_values=fill,
+        )
 
     windows = sliding_window_view(padded, (span_h, span_w), axis=(2, 3))
     return windows[:, :, : (out_h - 1) * sh + 1 : sh, : (out_w - 1) * sw + 1 : sw, ::dh, ::dw]
+
+
+def _reduce_windows(windows: Array, combine) -> Array:
+    """Combine the kh * kw taps of every window with a binary ufunc such as np.maximum.
+
+    This loops over the taps, not the pixels. Each tap is a strided view of
+    the whole output, which NumPy reduces far faster than a reduction over
+    the two short trailing window axes.
+    """
+    kh, kw = windows.shape[4], windows.shape[5]
+    result = windows[..., 0, 0].copy()
+    for u in range(kh):
+        for v in range(kw):
+            if u or v:
+                combine(result, windows[..., u, v], out=result)
+    return result
 
 
 # ---------------------------------------------------------------------------
@@ -425,7 +443,7 @@ def max_pool2d(
     _check_pool_padding(pads, kernel, dilations)
 
     windows = _pool_windows(x, kernel, strides, pads, dilations, ceil_mode, fill=-np.inf)
-    return windows.max(axis=(4, 5))
+    return _reduce_windows(windows, np.maximum)
 
 
 def avg_pool2d(
@@ -456,7 +474,7 @@ def avg_pool2d(
     _check_pool_padding(pads, kernel)
 
     windows = _pool_windows(x, kernel, strides, pads, (1, 1), ceil_mode, fill=0.0)
-    sums = windows.sum(axis=(4, 5))
+    sums = _reduce_windows(windows, np.add)
 
     divisor_h = _avg_pool_divisors(
         sums.shape[2], x.shape[2], kernel[0], strides[0], pads[0], count_include_pad
