@@ -341,7 +341,7 @@ def run_forward(
 
 
 def _run_layer(node, inputs, samples, record: LayerRun, params, param_rng, dtype, run: ForwardRun):
-    """Run one layer on one chunk, filling `record`; return the output or None on failure."""
+    """Run one layer on one chunk and fill in `record`. Return the output, or None on failure."""
     name = node.spec.name
     if record.problem is not None:
         return None
@@ -376,7 +376,7 @@ def _run_layer(node, inputs, samples, record: LayerRun, params, param_rng, dtype
 
 def _layer_params(node, inputs, params, param_rng, dtype, record: LayerRun) -> LayerParams:
     # A shared layer reuses the arrays of the layer it names, so it creates
-    # no new elements; the kernel then checks that they fit its input.
+    # no new elements. The kernel then checks that they fit its input.
     if node.spec.share is not None:
         if node.spec.share not in params:
             raise ValueError(f"the shared layer {node.spec.share!r} has no parameters because it failed")
