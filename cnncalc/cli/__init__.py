@@ -80,7 +80,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register_commands() -> None:
-    from cnncalc.cli import analyze, check, configs, diff, plot, receptive_field, schema
+    from cnncalc.cli import analyze, check, configs, diff, plot, receptive_field, schema, verify
 
     cli.add_command(analyze.analyze)
     cli.add_command(receptive_field.receptive_field)
@@ -89,6 +89,7 @@ def _register_commands() -> None:
     cli.add_command(schema.schema)
     cli.add_command(configs.list_configs)
     cli.add_command(plot.plot)
+    cli.add_command(verify.verify)
 
 
 _register_commands()

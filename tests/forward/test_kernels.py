@@ -261,6 +261,23 @@ def test_conv2d_matches_reference(
     np.testing.assert_allclose(y, expected, **TOLERANCE)
 
 
+# One sample's im2col matrix below has C_in * kh * kw * H_out * W_out =
+# 4 * 9 * 4 * 4 = 576 elements.
+@pytest.mark.parametrize("block_elements", [1, 2 * 576], ids=["one sample", "two samples"])
+def test_conv2d_sample_blocks_match_reference(monkeypatch, block_elements):
+    # Blocks of one and of two samples, the last block of a batch of 5 is short.
+    monkeypatch.setattr(kernels, "_COLUMN_BLOCK_ELEMENTS", block_elements)
+    x = random_array((5, 4, 6, 6), seed=30)
+    weight = random_array((6, 2, 3, 3), seed=31)
+    bias = random_array((6,), seed=32)
+
+    y = kernels.conv2d(x, weight, bias, stride=(1, 1), padding=(0, 0, 0, 0), groups=2)
+
+    assert y.shape == (5, 6, 4, 4)
+    expected = reference_conv2d(x, weight, bias, (1, 1), (0, 0, 0, 0), (1, 1), 2)
+    np.testing.assert_allclose(y, expected, **TOLERANCE)
+
+
 def test_conv2d_symmetric_padding_forms():
     x = random_array((1, 2, 5, 6), seed=4)
     weight = random_array((3, 2, 3, 3), seed=5)
@@ -475,6 +492,13 @@ MAX_POOL2D_CASES = {
     "non-square stride > kernel": ((1, 3, 9, 10), (2, 3), (4, 5), (1, 0), (1, 1), False, (3, 2)),
     # ceil((10+2-3-1)/3)+1 = 4 with 3*3 = 9 < 11, ceil((7+2-3-1)/3)+1 = 3 with 6 < 8.
     "dilation ceil mode": ((1, 1, 10, 7), (2, 2), (3, 3), (1, 1), (3, 3), True, (4, 3)),
+    # PyTorch limits padding by the dilated span: kernel 3 at dilation 2 spans
+    # 5, so padding 2 is allowed although it exceeds 3 // 2. (8+4-5)//1+1 = 8.
+    "padding up to half the span": ((1, 2, 8, 8), (3, 3), (1, 1), (2, 2), (2, 2), False, (8, 8)),
+    # Width 1 is shorter than the kernel 2, but ceil mode still starts one
+    # window inside it: ceil((1-2)/2)+1 = 1, and 0*2 < 1 keeps it. Height:
+    # ceil((3-2)/2)+1 = 2, and 1*2 < 3 keeps both.
+    "ceil mode window longer than input": ((1, 2, 3, 1), (2, 2), (2, 2), (0, 0), (1, 1), True, (2, 1)),
 }
 
 
@@ -536,6 +560,8 @@ AVG_POOL2D_CASES = {
     # (6+2-3)//3+1 = 2, (9+2-2)//4+1 = 3.
     "non-square stride > kernel": ((2, 2, 6, 9), (3, 2), (3, 4), (1, 1), False, (2, 3)),
     "no padding": ((1, 2, 5, 7), (2, 3), (1, 2), (0, 0), False, (4, 3)),
+    # As for max pooling, ceil((1-2)/2)+1 = 1 window on the width-1 axis.
+    "ceil mode window longer than input": ((1, 2, 3, 1), (2, 2), (2, 2), (0, 0), True, (2, 1)),
 }
 
 
