@@ -15,10 +15,12 @@ import argparse
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from common import find_cnncalc, median_run, print_header
 
-CONFIGS = ("lenet5", "alexnet", "alexnet-torchvision", "vgg16", "vgg16-bn")
+# Every shipped config, by name, as a user would call them.
+CONFIGS = sorted(path.stem for path in (Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
 
 # torchvision's alexnet(), built by hand so torchvision is not needed.
 TORCH_ALEXNET = textwrap.dedent(

@@ -91,6 +91,15 @@ class AxisField:
         return Fraction(self._twice_center, 2)
 
     @property
+    def center_value(self) -> int | float:
+        """Centre as an int when whole, else an exact float (a multiple of 1/2).
+
+        Cheaper than ``center`` for output, because no Fraction is built.
+        """
+        half, odd = divmod(self._twice_center, 2)
+        return self._twice_center / 2 if odd else half
+
+    @property
     def start(self) -> int:
         """First input coordinate covered by unit 0 (negative when it lies in padding)."""
         return (self._twice_center - (self.size - 1)) // 2

@@ -22,8 +22,34 @@ EXIT_INTERNAL = 3
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+# Command name -> (module, function). Each command's module is imported only
+# when that command runs (or when --help lists them all), so a command pays
+# only for its own imports at start-up.
+COMMANDS = {
+    "analyze": ("cnncalc.cli.analyze", "analyze"),
+    "receptive-field": ("cnncalc.cli.receptive_field", "receptive_field"),
+    "verify": ("cnncalc.cli.verify", "verify"),
+    "check": ("cnncalc.cli.check", "check"),
+    "diff": ("cnncalc.cli.diff", "diff"),
+    "schema": ("cnncalc.cli.schema", "schema"),
+    "plot": ("cnncalc.cli.plot", "plot"),
+    "list": ("cnncalc.cli.configs", "list_configs"),
+}
+
+
 class CnnCalcGroup(click.Group):
-    """A click group that turns cnncalc errors into short messages and exit codes."""
+    """A click group that loads commands on demand and turns cnncalc errors into exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        import importlib
+
+        module_name, attribute = COMMANDS[cmd_name]
+        return getattr(importlib.import_module(module_name), attribute)
 
     def invoke(self, ctx: click.Context):
         ctx.ensure_object(dict)
@@ -65,7 +91,7 @@ class CnnCalcGroup(click.Group):
             ctx.exit(EXIT_INTERNAL)
 
 
-@click.group(cls=CnnCalcGroup, context_settings=CONTEXT_SETTINGS, epilog=__doc__.split("\n\n", 1)[1])
+@click.group(cls=CnnCalcGroup, context_settings=CONTEXT_SETTINGS, epilog="\b\n" + __doc__.split("\n\n", 1)[1])
 @click.version_option(__version__, prog_name="cnncalc")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.pass_context
@@ -77,22 +103,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = ctx.obj.get("debug") or debug
-
-
-def _register_commands() -> None:
-    from cnncalc.cli import analyze, check, configs, diff, plot, receptive_field, schema, verify
-
-    cli.add_command(analyze.analyze)
-    cli.add_command(receptive_field.receptive_field)
-    cli.add_command(check.check)
-    cli.add_command(diff.diff)
-    cli.add_command(schema.schema)
-    cli.add_command(configs.list_configs)
-    cli.add_command(plot.plot)
-    cli.add_command(verify.verify)
-
-
-_register_commands()
 
 
 def main() -> None:

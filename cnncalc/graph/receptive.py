@@ -36,7 +36,7 @@ def to_json(field: Field) -> dict | None:
     return {
         "size": [field[0].size, field[1].size],
         "jump": [field[0].jump, field[1].jump],
-        "center": [json_number(field[0].center), json_number(field[1].center)],
+        "center": [field[0].center_value, field[1].center_value],
         "start": [field[0].start, field[1].start],
     }
 

@@ -64,13 +64,25 @@ class _LineLoader(_BaseLoader):
         super().__init__(stream)
         self.filename = filename
 
+    def construct_value(self, node: yaml.Node):
+        """Construct one node, calling the plain-scalar constructors directly.
+
+        Going through `construct_object` for each of the ~10 scalars of a layer
+        entry was a fifth of the load time of a 100,000-layer spec.
+        """
+        if type(node) is yaml.ScalarNode:
+            constructor = _SCALAR_CONSTRUCTORS.get(node.tag)
+            if constructor is not None:
+                return constructor(self, node)
+        return self.construct_object(node, deep=True)
+
     def construct_line_mapping(self, node: yaml.MappingNode) -> LineDict:
         result = LineDict()
         result.line = node.start_mark.line + 1
         result.key_lines = {}
 
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
+            key = self.construct_value(key_node)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 raise SpecError(
                     "a mapping key must be a plain scalar",
@@ -85,15 +97,24 @@ class _LineLoader(_BaseLoader):
                     line=key_node.start_mark.line + 1,
                     key=str(key),
                 )
-            result[key] = self.construct_object(value_node, deep=True)
+            result[key] = self.construct_value(value_node)
             result.key_lines[key] = key_node.start_mark.line + 1
         return result
 
     def construct_line_sequence(self, node: yaml.SequenceNode) -> LineList:
-        result = LineList(self.construct_object(child, deep=True) for child in node.value)
+        result = LineList(self.construct_value(child) for child in node.value)
         result.line = node.start_mark.line + 1
         result.item_lines = [child.start_mark.line + 1 for child in node.value]
         return result
+
+
+_SCALAR_CONSTRUCTORS = {
+    "tag:yaml.org,2002:str": yaml.constructor.SafeConstructor.construct_yaml_str,
+    "tag:yaml.org,2002:int": yaml.constructor.SafeConstructor.construct_yaml_int,
+    "tag:yaml.org,2002:float": yaml.constructor.SafeConstructor.construct_yaml_float,
+    "tag:yaml.org,2002:bool": yaml.constructor.SafeConstructor.construct_yaml_bool,
+    "tag:yaml.org,2002:null": yaml.constructor.SafeConstructor.construct_yaml_null,
+}
 
 
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_line_mapping)
