@@ -76,10 +76,10 @@ class Kind:
     def schema(self) -> dict:
         raise NotImplementedError
 
-    example = "64"
+    examples = ("64",)  # class attribute, not a dataclass field
 
     def fail(self, key: str, expected: str, value: Any) -> SpecError:
-        hint = f"write for example `{key}: {self.example}`"
+        hint = "write for example " + " or ".join(f"`{key}: {example}`" for example in self.examples)
         if isinstance(value, str) and _NUMBER_LIKE.match(value.strip()):
             hint = "YAML reads a number such as 1e15 as text; write it as 1.0e+15"
         return SpecError(
@@ -120,7 +120,7 @@ class Pair(Kind):
 
     minimum: int = 1
     maximum: int = MAX_SIZE
-    example = "3 or [3, 5]"
+    examples = ("3", "[3, 5]")
 
     def parse(self, value: Any, key: str) -> tuple[int, int]:
         expected = f"an integer >= {self.minimum} or a list [height, width] of them"
@@ -144,7 +144,7 @@ class Padding(Kind):
     """Padding: an integer, `[height, width]`, `valid` or `same` (if allowed)."""
 
     allow_same: bool = True
-    example = "1, [1, 2] or same"
+    examples = ("1", "[1, 2]", "same")
 
     def parse(self, value: Any, key: str) -> tuple[int, int] | str:
         words = "'valid' or 'same'" if self.allow_same else "'valid'"
@@ -170,7 +170,7 @@ class Padding(Kind):
 class Bool(Kind):
     """A YAML boolean."""
 
-    example = "true"
+    examples = ("true",)
 
     def parse(self, value: Any, key: str) -> bool:
         if not isinstance(value, bool):
@@ -188,7 +188,7 @@ class Number(Kind):
     minimum: float | None = None
     maximum: float | None = None
     exclusive_minimum: bool = False
-    example = "0.5"
+    examples = ("0.5",)
 
     def parse(self, value: Any, key: str) -> float:
         if not (isinstance(value, (int, float)) and not isinstance(value, bool)):
