@@ -13,7 +13,7 @@ from cnncalc.calc.memory import DTYPE_BYTES, elements
 from cnncalc.gcpause import gc_paused
 from cnncalc.errors import CnnCalcError, ShapeError, SpecError, UsageError
 from cnncalc.layers import registry
-from cnncalc.layers.args import MAX_SIZE
+from cnncalc.layers.args import MAX_SIZE, yaml_repr
 from cnncalc.layers.base import Layer, LayerResult, Shape
 from cnncalc.report.model import LayerRow, Report, Totals
 from cnncalc.spec.model import LayerSpec, Spec
@@ -162,9 +162,16 @@ def check_share(layer_spec: LayerSpec, layer: Layer, by_name: dict, positions: d
     if target.spec.share is not None:
         layer_spec.share = target.spec.share
     if not layer.same_config(target.layer):
+        if type(layer) is not type(target.layer):
+            difference = f"it is {target.spec.type}, this layer is {layer_spec.type}"
+        else:
+            difference = ", ".join(
+                f"{key}: {yaml_repr(target.layer.args[key])} there, {yaml_repr(value)} here"
+                for key, value in layer.args.items()
+                if target.layer.args.get(key) != value
+            )
         raise fail(
-            f"cannot share parameters with {target.spec.name!r}: it is {target.spec.type} {target.layer.args}, "
-            f"this layer is {layer_spec.type} {layer.args}",
+            f"cannot share parameters with {target.spec.name!r}: {difference}",
             "shared layers need the same type and arguments",
         )
 
