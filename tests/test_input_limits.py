@@ -151,3 +151,11 @@ def test_exact_summary_lines(run):
     result = run("analyze", "alexnet", "--exact")
     # fc6 + fc7 + fc8 = 37,752,832 + 16,781,312 + 4,097,000 = 58,631,144
     assert "(58,631,144 of 60,965,224)" in result.stdout
+
+
+def test_adhoc_pool_padding_follows_the_spec_rule(run):
+    # A 2-wide pool may pad at most 2 // 2 = 1 pixel per side, as in a spec.
+    result = run("receptive-field", "-l", "pool:k=2,p=5")
+    assert result.exit_code == 2
+    assert "more than half the pool's kernel (1)" in result.stderr
+    assert run("receptive-field", "-l", "pool:k=2,p=1").exit_code == 0

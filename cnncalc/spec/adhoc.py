@@ -107,12 +107,25 @@ def parse_adhoc_layer(text: str) -> AdhocLayer:
 
     kernel = values["k"]
     default_stride = kernel if kind == "pool" else (1, 1)
+    padding = values.get("p", (0, 0))
+    dilation = values.get("d", (1, 1))
+    if kind == "pool":
+        # The same rule as pools in a spec (and in PyTorch): a window may not
+        # lie entirely in the padding.
+        for axis in (0, 1):
+            half = (dilation[axis] * (kernel[axis] - 1) + 1) // 2
+            if padding[axis] > half:
+                raise fail(
+                    f"p={padding[axis]} is more than half the pool's kernel ({half})",
+                    f"use p={half} or less",
+                    key="p",
+                )
     return AdhocLayer(
         kind=kind,
         kernel=kernel,
         stride=values.get("s", default_stride),
-        dilation=values.get("d", (1, 1)),
-        padding=values.get("p", (0, 0)),
+        dilation=dilation,
+        padding=padding,
         repeat=repeat,
         text=text.strip(),
     )
