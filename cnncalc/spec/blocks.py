@@ -28,7 +28,7 @@ from typing import Any
 from cnncalc.errors import SpecError
 from cnncalc.layers import registry
 from cnncalc.spec.block_args import argument_mode, compile_value
-from cnncalc.spec.loader import LineDict, LineList
+from cnncalc.spec.loader import line_of as _line
 from cnncalc.spec.model import BlockInstance, LayerSpec
 from cnncalc.spec.validate import INPUT_NAME, MAX_LAYERS, assign_default_names, parse_layer_entry
 
@@ -46,14 +46,6 @@ MAX_EXPANDED_LAYERS = MAX_LAYERS
 MAX_NESTING_DEPTH = 100
 
 _REQUIRED = object()
-
-
-def _line(container, key) -> int | None:
-    if isinstance(container, LineDict):
-        return container.key_line(key)
-    if isinstance(container, LineList):
-        return container.item_line(key)
-    return None
 
 
 def _is_int(value: Any) -> bool:

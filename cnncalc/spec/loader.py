@@ -57,6 +57,15 @@ class LineList(list):
         return self.line
 
 
+def line_of(container, key) -> int | None:
+    """Return the line of `key` in a LineDict or of item `key` in a LineList, else None."""
+    if isinstance(container, LineDict):
+        return container.key_line(key)
+    if isinstance(container, LineList):
+        return container.item_line(key)
+    return None
+
+
 class _LineLoader(_BaseLoader):
     """A safe loader whose mappings and sequences remember their lines."""
 

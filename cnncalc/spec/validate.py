@@ -9,7 +9,7 @@ from typing import Any
 from cnncalc.calc.memory import DTYPE_BYTES
 from cnncalc.errors import SpecError
 from cnncalc.layers.registry import suggest
-from cnncalc.spec.loader import LineDict, LineList
+from cnncalc.spec.loader import line_of as _line
 from cnncalc.spec.model import LayerSpec, Spec
 
 TOP_LEVEL_KEYS = ("name", "description", "input", "batch_size", "dtype", "layers", "outputs", "blocks", "budget")
@@ -22,14 +22,6 @@ MAX_BATCH_SIZE = 1 << 31
 # The most layers a spec may have, written out or expanded from blocks. It
 # bounds time and memory: a million layers take about a minute and 3 GB.
 MAX_LAYERS = 1_000_000
-
-
-def _line(container, key) -> int | None:
-    if isinstance(container, LineDict):
-        return container.key_line(key)
-    if isinstance(container, LineList):
-        return container.item_line(key)
-    return None
 
 
 def build_spec(document: Any, file: str, default_name: str | None = None) -> Spec:
