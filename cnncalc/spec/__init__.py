@@ -48,8 +48,8 @@ def resolve_spec_path(name_or_path: str) -> tuple[Path, str]:
 
 def load_spec(name_or_path: str) -> Spec:
     """Load and validate a spec from a file path or a shipped config name."""
-    path, shown = resolve_spec_path(name_or_path)
-    if not path.exists() and shown == name_or_path and path.suffix == "" and "/" not in name_or_path:
+    path, display_name = resolve_spec_path(name_or_path)
+    if not path.exists() and display_name == name_or_path and path.suffix == "" and "/" not in name_or_path:
         from cnncalc.errors import SpecError
         from cnncalc.layers.registry import suggest
 
@@ -58,8 +58,8 @@ def load_spec(name_or_path: str) -> Spec:
             hint=suggest(name_or_path, shipped_configs(), "shipped configs"),
             file=name_or_path,
         )
-    document, shown = read_spec_file(path, shown)
-    return build_spec(document, shown, default_name=path.stem)
+    document, display_name = read_spec_file(path, display_name)
+    return build_spec(document, display_name, default_name=path.stem)
 
 
 def parse_spec_text(text: str, file: str = "<spec>") -> Spec:

@@ -247,19 +247,19 @@ def read_spec_file(path: str | os.PathLike, display_name: str | None = None):
             UTF-8 or not valid YAML.
     """
     path = Path(path)
-    shown = display_name or str(path)
+    label = display_name or str(path)
 
     if not path.exists():
         raise SpecError(
             "file not found",
             hint="check the path, or run `cnncalc list` for the shipped configs",
-            file=shown,
+            file=label,
         )
     if path.is_dir():
         raise SpecError(
             "is a directory, not a spec file",
             hint="name a .yaml file inside it",
-            file=shown,
+            file=label,
         )
 
     # Read at most one byte past the limit, whatever `stat` says: devices and
@@ -268,12 +268,12 @@ def read_spec_file(path: str | os.PathLike, display_name: str | None = None):
         with open(path, "rb") as handle:
             data = handle.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror}", file=shown) from exc
+        raise SpecError(f"cannot read the file: {exc.strerror}", file=label) from exc
     if len(data) > MAX_SPEC_BYTES:
         raise SpecError(
             f"the file is larger than the limit of {MAX_SPEC_BYTES:,} bytes",
             hint="split the spec, or write repeated layers once as a block with `repeat`",
-            file=shown,
+            file=label,
         )
 
     try:
@@ -282,7 +282,7 @@ def read_spec_file(path: str | os.PathLike, display_name: str | None = None):
         raise SpecError(
             f"the file is not UTF-8 text (byte {exc.start})",
             hint="save the spec as UTF-8",
-            file=shown,
+            file=label,
         ) from exc
 
-    return parse_yaml(text, shown), shown
+    return parse_yaml(text, label), label

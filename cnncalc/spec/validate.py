@@ -316,7 +316,7 @@ def assign_default_names(layers: list[LayerSpec]) -> None:
     takes a name that some layer was given explicitly.
     """
     per_type: dict[str, int] = {}
-    taken = {layer.name for layer in layers if layer.name}
+    used_names = {layer.name for layer in layers if layer.name}
     for layer in layers:
         if layer.name:
             continue
@@ -326,11 +326,11 @@ def assign_default_names(layers: list[LayerSpec]) -> None:
         while True:
             count += 1
             candidate = f"{prefix}{layer.type}_{count}"
-            if candidate not in taken:
+            if candidate not in used_names:
                 break
         per_type[prefix + layer.type] = count
         layer.name = candidate
-        taken.add(candidate)
+        used_names.add(candidate)
 
 
 def parse_outputs(document: dict, spec: Spec, file: str, block_outputs: dict[str, str] | None = None) -> list[str] | None:
