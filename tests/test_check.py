@@ -340,3 +340,6 @@ def test_github_warnings_are_annotations(tmp_path):
     assert len(warnings) == 1
     assert "misaligned" in warnings[0]
     assert "layer 3 'sum' (add)" in warnings[0]
+    # The sum layer is on line 5 of MISALIGNED, so GitHub can place the annotation.
+    assert warnings[0].startswith("::warning file=")
+    assert ",line=5::" in warnings[0]

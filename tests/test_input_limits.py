@@ -159,3 +159,10 @@ def test_adhoc_pool_padding_follows_the_spec_rule(run):
     assert result.exit_code == 2
     assert "more than half the pool's kernel (1)" in result.stderr
     assert run("receptive-field", "-l", "pool:k=2,p=1").exit_code == 0
+
+
+def test_analyze_validates_the_budget_like_check(run, write_spec):
+    result = run("analyze", write_spec("input: [3, 8, 8]\nbudget: {parms: 10k}\nlayers: [relu]\n"))
+    assert result.exit_code == 2
+    assert "parms" in result.stderr
+    assert run("check", write_spec("input: [3, 8, 8]\nbudget: {parms: 10k}\nlayers: [relu]\n", "b.yaml")).exit_code == 2

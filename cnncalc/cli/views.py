@@ -50,17 +50,25 @@ def check_view_options(format_: str, explain: str | None, chart: bool, training:
 
 
 def build_report(spec: str, batch_size: int | None, dtype: str | None, fold_bn: bool):
-    """Analyze `spec`, folded when `fold_bn` is set; fold notes go to stderr."""
-    from cnncalc.api import analyze_spec
+    """Analyze `spec`, folded when `fold_bn` is set; fold notes go to stderr.
 
-    if not fold_bn:
-        return analyze_spec(spec, batch_size=batch_size, dtype=dtype)
-
-    from cnncalc.graph.fold import analyze_folded, fold_notes
+    A spec's `budget:` is validated too, so that a spec `analyze` accepts is
+    never rejected by `check`.
+    """
     from cnncalc.graph.propagate import analyze
     from cnncalc.spec import load_spec
 
     loaded = load_spec(spec)
+    if loaded.budget is not None:
+        from cnncalc.budgets import budget_from_spec
+
+        budget_from_spec(loaded)
+
+    if not fold_bn:
+        return analyze(loaded, batch_size=batch_size, dtype=dtype)
+
+    from cnncalc.graph.fold import analyze_folded, fold_notes
+
     before = analyze(loaded, batch_size=batch_size, dtype=dtype)
     report, decisions = analyze_folded(loaded, batch_size=batch_size, dtype=dtype)
     for note in fold_notes(decisions, before, report):

@@ -18,6 +18,9 @@ from cnncalc.report.units import format_bytes, format_count
 
 CHECK_FORMATS = ("text", "github", "json", "junit")
 
+# Analysis warnings start with "line N, " when the spec line is known.
+_WARNING_LINE = re.compile(r"^line (\d+), ")
+
 STATUS_WORDS = {
     STATUS_OK: "ok",
     STATUS_OVER: "over budget",
@@ -109,7 +112,8 @@ def annotations(result: SpecResult) -> list[str]:
     for violation in result.violations:
         lines.append(annotation("error", result.file, violation.line, violation.message()))
     for warning in result.warnings:
-        lines.append(annotation("warning", result.file, None, warning))
+        match = _WARNING_LINE.match(warning)
+        lines.append(annotation("warning", result.file, int(match.group(1)) if match else None, warning))
     return lines
 
 
