@@ -66,6 +66,8 @@ def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, 
     for warning in report.warnings:
         click.echo(f"warning: {report.source}: {warning}", err=True)
     if views.wants_views(explain, chart, training_optimizer):
+        if depth is not None:
+            click.echo("note: --depth changes only the plain table and Markdown; this view lists every layer", err=True)
         views.render_views(report, format_, make_console(), flops, exact, explain, chart, training_optimizer)
         return
     rows = rows_at_depth(report, depth)
