@@ -166,3 +166,9 @@ def test_analyze_validates_the_budget_like_check(run, write_spec):
     assert result.exit_code == 2
     assert "parms" in result.stderr
     assert run("check", write_spec("input: [3, 8, 8]\nbudget: {parms: 10k}\nlayers: [relu]\n", "b.yaml")).exit_code == 2
+
+
+def test_verify_with_a_view_is_a_usage_error(run):
+    result = run("analyze", "lenet5", "--verify", "--chart")
+    assert result.exit_code == 2
+    assert "--verify cannot be combined" in result.stderr

@@ -62,6 +62,12 @@ def analyze(spec: str, batch_size: int | None, dtype: str | None, format_: str, 
         )
 
     training_optimizer = views.check_view_options(format_, explain, chart, training, optimizer)
+    if verify_ and views.wants_views(explain, chart, training_optimizer):
+        raise UsageError(
+            "--verify cannot be combined with --explain, --chart or --training",
+            hint="run `cnncalc verify SPEC` separately",
+            key="--verify",
+        )
     report = views.build_report(spec, batch_size, dtype, fold_bn)
     for warning in report.warnings:
         click.echo(f"warning: {report.source}: {warning}", err=True)
