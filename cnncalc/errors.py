@@ -57,16 +57,17 @@ class CnnCalcError(Exception):
 
     def format(self) -> str:
         """Render the error as one to three lines for stderr."""
-        where = self.file or "<spec>"
-        if self.line is not None:
-            where += f":{self.line}"
+        head = "error: "
+        if self.file is not None:
+            head += self.file + (f":{self.line}" if self.line is not None else "") + ": "
 
         context = []
         if self.layer:
             context.append(self.layer)
         if self.key:
-            context.append(f"key '{self.key}'")
-        head = f"error: {where}: "
+            # Command-line options are named as options, spec keys as keys.
+            noun = "option" if self.key.startswith("-") else "key"
+            context.append(f"{noun} '{self.key}'")
         if context:
             head += ", ".join(context) + ": "
 
