@@ -471,7 +471,7 @@ def test_peak_of_branching_graph():
     assert report.totals.peak_activation_bytes == 768
 
 
-def test_peak_keeps_extra_outputs_alive_and_counts_dead_ends():
+def test_peak_outputs_and_dead_ends():
     report = analyze(
         """
         input: [1, 4, 4]

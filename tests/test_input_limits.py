@@ -26,7 +26,7 @@ def assert_clean_error(result, *expected: str) -> None:
         ("{type: upsample, scale_factor: 1.0e+300}", "key 'scale_factor'"),
         # 10**23 channels: above the 2**31 size limit
         ("{type: conv2d, out_channels: 100000000000000000000000, kernel_size: 1}", "key 'out_channels'"),
-        # YAML 1.1 reads 1e15 as text; the hint says how to write it
+        # YAML 1.1 reads 1e15 as text; the hint shows how to write it
         ("{type: upsample, scale_factor: 1e15}", "write it as 1.0e+15"),
         # a scale factor within the argument limit whose output is still too large: 8 * 2**30
         ("{type: upsample, scale_factor: 1073741824}", "has a size above 2,147,483,648"),
@@ -54,7 +54,7 @@ def test_layer_count_limit_for_written_out_specs(run, write_spec, monkeypatch):
     assert_clean_error(run("analyze", path), "4 layers, more than the limit of 3", ":2:")
 
 
-def test_file_size_is_bounded_even_when_stat_says_zero(run):
+def test_file_size_bound_on_device(run):
     if not os.path.exists("/dev/zero"):
         pytest.skip("no /dev/zero on this system")
     assert_clean_error(run("analyze", "/dev/zero"), "larger than the limit")
@@ -76,7 +76,7 @@ def test_empty_check_path_is_a_usage_error(run):
     assert "empty path" in result.stderr
 
 
-def test_step_summary_is_not_written_into_a_checked_spec(write_spec):
+def test_step_summary_spares_checked_spec(write_spec):
     from click.testing import CliRunner
 
     from cnncalc.cli import cli
@@ -91,7 +91,7 @@ def test_step_summary_is_not_written_into_a_checked_spec(write_spec):
         assert handle.read() == before
 
 
-def test_glob_through_a_symlink_loop_checks_each_file_once(run, tmp_path, monkeypatch):
+def test_glob_symlink_loop_dedupes(run, tmp_path, monkeypatch):
     folder = tmp_path / "a"
     folder.mkdir()
     (folder / "net.yaml").write_text(HEAD + "  - relu\n", encoding="utf-8")
@@ -115,7 +115,7 @@ def test_api_rejects_bad_batch_and_dtype(kwargs, pattern):
         cnncalc.analyze("lenet5", **kwargs)
 
 
-def test_min_receptive_field_is_measured_before_a_global_pool(run, write_spec):
+def test_min_field_before_global_pool(run, write_spec):
     # Two 3x3 stride-2 convolutions: 1 + 2*1 + 2*2 = 7 pixels, whatever the global pool sees.
     text = """
     input: [3, 64, 64]
