@@ -353,10 +353,10 @@ def last_spatial_row(report: Report) -> LayerRow | None:
     """Return the last layer whose receptive field comes from sliding windows alone.
 
     Global pools (and adaptive pools to 1x1) see the whole input by
-    convention, so a budget measured after them would always pass; the
-    layer before them decides. A layer whose field is unknown is returned
-    as it is, so the check reports it. Falls back to the last [C, H, W] layer when
-    no layer has a local field, and returns None without spatial layers.
+    convention, so a budget measured after them would always pass. The layer
+    before them decides instead. A layer whose field is unknown is returned
+    as it is, so the check reports it. Without a local field the last
+    [C, H, W] layer is returned, and without spatial layers None.
     """
     if report.nodes:
         from cnncalc.graph.receptive import ROLE_UNKNOWN, trace_fields

@@ -185,7 +185,8 @@ def test_check_params_over_by_hand_count():
     assert violation.actual == 224
     assert violation.excess == 224 - 200
     assert violation.line == 4
-    assert "224" in violation.message() and "by 24" in violation.message()
+    assert "224" in violation.message()
+    assert "by 24" in violation.message()
 
 
 def test_check_limit_equal_to_value_passes():

@@ -162,7 +162,7 @@ def test_debug_shows_the_exception(write_spec):
     assert isinstance(result.exception, SpecError)
 
 
-def test_the_spec_file_is_left_unchanged(run, write_spec):
+def test_spec_file_left_unchanged(run, write_spec):
     text = GOOD_HEAD + "  - {type: conv2d, out_channels: 4, kernel_size: 99}\n"
     path = write_spec(text)
     run("analyze", path)

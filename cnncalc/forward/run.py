@@ -251,7 +251,7 @@ def _nearest_exact(x: np.ndarray, scale_factor: float | None, size: tuple[int, i
 
 @dataclass
 class LayerRun:
-    """What the forward pass observed for one layer, over all chunks.
+    """The forward pass's observations of one layer, over all chunks.
 
     Attributes:
         shape: output shape without the batch axis, or None if it never ran.

@@ -43,7 +43,8 @@ def yaml_repr(value: Any) -> str:
     return str(value)
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
+    """Return whether `value` is an int and not a bool."""
     # YAML booleans are ints in Python; `kernel_size: true` is a mistake.
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -97,7 +98,7 @@ class Int(Kind):
     maximum: int = MAX_SIZE
 
     def parse(self, value: Any, key: str) -> int:
-        if not _is_int(value):
+        if not is_int(value):
             raise self.fail(key, self._describe(), value)
         if not self.minimum <= value <= self.maximum:
             raise self.fail(key, self._describe(), value)
@@ -124,11 +125,11 @@ class Pair(Kind):
 
     def parse(self, value: Any, key: str) -> tuple[int, int]:
         expected = f"an integer >= {self.minimum} or a list [height, width] of them"
-        if _is_int(value):
+        if is_int(value):
             if not self.minimum <= value <= self.maximum:
                 raise self.fail(key, expected, value)
             return (value, value)
-        if isinstance(value, list) and len(value) == 2 and all(_is_int(v) for v in value):
+        if isinstance(value, list) and len(value) == 2 and all(is_int(v) for v in value):
             if min(value) < self.minimum or max(value) > self.maximum:
                 raise self.fail(key, expected, value)
             return (value[0], value[1])

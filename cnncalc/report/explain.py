@@ -102,7 +102,7 @@ class ReportLookup:
 
 @dataclass
 class LayerContext:
-    """What an explainer may read: the analysed node, its inputs and the report settings.
+    """The data an explainer may read: the analysed node, its inputs and the report settings.
 
     `input_fields` contains each input's receptive field as the report rows store
     it (a dict of per-axis lists), or None where the field is unknown.

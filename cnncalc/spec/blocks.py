@@ -27,6 +27,7 @@ from typing import Any
 
 from cnncalc.errors import SpecError
 from cnncalc.layers import registry
+from cnncalc.layers.args import is_int
 from cnncalc.spec.block_args import argument_mode, compile_value
 from cnncalc.spec.loader import line_of as _line
 from cnncalc.spec.model import BlockInstance, LayerSpec
@@ -46,10 +47,6 @@ MAX_EXPANDED_LAYERS = MAX_LAYERS
 MAX_NESTING_DEPTH = 100
 
 _REQUIRED = object()
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _fail_at(file: str, line: int | None, layer: str, key: str | None, problem: str, hint: str) -> SpecError:
@@ -613,7 +610,7 @@ class _Compiler:
 
 
 def _check_repeat(count: Any, fail) -> int:
-    if not _is_int(count) or count < 1:
+    if not is_int(count) or count < 1:
         raise fail("repeat", f"expected a positive integer, received repeat={count!r}", "write e.g. `repeat: 3`")
     if count > MAX_EXPANDED_LAYERS:
         raise fail("repeat", f"repeat={count:,} is beyond the limit of {MAX_EXPANDED_LAYERS:,} layers",

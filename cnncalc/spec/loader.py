@@ -262,7 +262,7 @@ def read_spec_file(path: str | os.PathLike, display_name: str | None = None):
             file=label,
         )
 
-    # Read at most one byte past the limit, whatever `stat` says: devices and
+    # Read at most one byte past the limit, whatever `stat` reports: devices and
     # pipes such as /dev/zero report a size of 0.
     try:
         with open(path, "rb") as handle:

@@ -8,6 +8,7 @@ from typing import Any
 
 from cnncalc.calc.memory import DTYPE_BYTES
 from cnncalc.errors import SpecError
+from cnncalc.layers.args import is_int
 from cnncalc.layers.registry import suggest
 from cnncalc.spec.loader import line_of as _line
 from cnncalc.spec.model import LayerSpec, Spec
@@ -72,7 +73,7 @@ def build_spec(document: Any, file: str, default_name: str | None = None) -> Spe
     input_shape = parse_input_shape(document, file)
 
     batch_size = document.get("batch_size", 1)
-    if not _is_int(batch_size) or not 1 <= batch_size <= MAX_BATCH_SIZE:
+    if not is_int(batch_size) or not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise fail("batch_size", f"expected a positive integer, received batch_size={batch_size!r}", "use e.g. `batch_size: 1`")
 
     dtype = document.get("dtype", "float32")
@@ -144,10 +145,6 @@ def has_control_characters(text: str) -> bool:
     return any(unicodedata.category(character) in ("Cc", "Cf") for character in text)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def parse_input_shape(document: dict, file: str) -> tuple[int, ...]:
     """Return the `input` shape, `[C, H, W]` or `[features]`."""
     line = _line(document, "input")
@@ -161,7 +158,7 @@ def parse_input_shape(document: dict, file: str) -> tuple[int, ...]:
         )
 
     shape = document["input"]
-    valid = isinstance(shape, list) and len(shape) in (1, 3) and all(_is_int(v) and v >= 1 for v in shape)
+    valid = isinstance(shape, list) and len(shape) in (1, 3) and all(is_int(v) and v >= 1 for v in shape)
     if not valid:
         raise SpecError(
             f"expected [C, H, W] or [features] with positive integers, received input={shape!r}",
